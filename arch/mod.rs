@@ -1,0 +1,22 @@
+//! The seam between pause's portable logic and the machine.
+//!
+//! Every architecture file exports the same items, so that two of them differ only in ABI:
+//! - `nr`: the numbers of the system calls pause makes on that architecture;
+//! - `syscall0`, `syscall1_noreturn`, `syscall3`, `syscall4`: the raw syscall instruction,
+//!   returning the kernel's result with errors as negative errno values;
+//! - `pause()`: block until a signal is handled (the `pause` syscall, or its equivalent where
+//!   the architecture has none);
+//! - `SigAction`: `struct sigaction` as this kernel reads it, built by `SigAction::new`,
+//!   which also adds the signal-return trampoline where the architecture needs one;
+//! - `_start`: the ELF entry point, which hands the initial stack pointer to `crate::start`.
+
+/// A signal handler as the kernel calls it: the signal number in the first argument register.
+pub type Handler = extern "C" fn(i32);
+
+#[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
+mod imp;
+pub use imp::*;
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("pause has no arch/ module for this target architecture");

@@ -1,0 +1,91 @@
+//! pause: the infra process of a Kubernetes pod.
+//!
+//! It holds the pod's namespaces by sleeping as PID 1, reaps the zombies re-parented to it,
+//! and exits 0 on SIGINT or SIGTERM. This is Kubernetes' `build/pause/linux/pause.c`, line
+//! for line, without a libc: `sys` is the handful of system calls it makes, `arch` the
+//! machine code under them.
+#![no_std]
+#![no_main]
+
+#[path = "../arch/mod.rs"]
+mod arch;
+mod sys;
+
+use sys::{SA_NOCLDSTOP, SIGCHLD, SIGINT, SIGTERM, SigAction};
+
+const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"), "\n");
+
+extern "C" fn sigdown(signo: i32) {
+    // psignal(signo, "Shutting down, got signal"), for the two signals routed here.
+    let msg: &[u8] = if signo == SIGINT {
+        b"Shutting down, got signal: Interrupt\n"
+    } else {
+        b"Shutting down, got signal: Terminated\n"
+    };
+    sys::write(2, msg);
+    sys::exit(0);
+}
+
+extern "C" fn sigreap(_signo: i32) {
+    // One SIGCHLD may stand for many children: collect every zombie there is.
+    while sys::reap() > 0 {}
+}
+
+static DOWN: SigAction = SigAction::new(sigdown, 0);
+static REAP: SigAction = SigAction::new(sigreap, SA_NOCLDSTOP);
+
+#[inline(always)]
+fn main(args: &[*const u8]) -> i32 {
+    if args.iter().skip(1).any(|&arg| is_version_flag(arg)) {
+        sys::write(1, VERSION.as_bytes());
+        return 0;
+    }
+
+    if sys::getpid() != 1 {
+        // Not an error because pause sees use outside of infra containers.
+        sys::write(2, b"Warning: pause should be the first process\n");
+    }
+
+    if sys::sigaction(SIGINT, &DOWN) < 0 {
+        return 1;
+    }
+    if sys::sigaction(SIGTERM, &DOWN) < 0 {
+        return 2;
+    }
+    if sys::sigaction(SIGCHLD, &REAP) < 0 {
+        return 3;
+    }
+
+    // A handled signal ends each wait with EINTR. Any other result means the blocking call
+    // itself is refused (a seccomp profile, say): retrying would spin at full CPU, so end the
+    // loop as pause.c would if it ever could.
+    while sys::pause() == -sys::EINTR {}
+    sys::write(2, b"Error: infinite loop terminated\n");
+    42
+}
+
+/// `strcasecmp(arg, "-v") == 0` for a NUL-terminated `arg`.
+fn is_version_flag(arg: *const u8) -> bool {
+    // SAFETY: `arg` is one of the argv strings the kernel placed on the stack, NUL-terminated;
+    // `&&` stops at the first byte that differs, so no byte after the NUL is read.
+    unsafe { *arg == b'-' && (*arg.add(1) | 0x20) == b'v' && *arg.add(2) == 0 }
+}
+
+/// Entered from `arch::_start` with the initial stack pointer, where the kernel put argc
+/// followed by the argc pointers of argv.
+///
+/// # Safety
+/// `sp` must be the stack pointer as the kernel left it at process entry.
+unsafe extern "C" fn start(sp: *const usize) -> ! {
+    // SAFETY: per the ELF process-entry ABI, `sp` points at argc and argv[0..argc] follows it,
+    // live for the whole life of the process.
+    let args = unsafe { core::slice::from_raw_parts(sp.add(1).cast::<*const u8>(), *sp) };
+    sys::exit(main(args))
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    // No code path panics (the tests check the binary holds no panic machinery); should one
+    // appear, exit as a Rust panic would rather than hang.
+    sys::exit(101)
+}

@@ -1,0 +1,207 @@
+//! pause.c's observable behaviour, byte for byte, on every architecture: the version flag,
+//! the warning, the shutdown messages and exit codes, and indifference to broken stdio.
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+
+use nix::sys::signal::Signal;
+use pause_tests::*;
+
+/// The tests share the workspace version with the binary.
+fn version_line() -> String {
+    format!("pause {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// `-v` in any case and any argv position prints the version and exits 0; nothing else runs.
+fn version_flag(arch: &'static Arch) {
+    if !arch.runnable() {
+        return;
+    }
+    for args in [
+        &["-v"][..],
+        &["-V"],
+        &["x", "-v"],
+        &["--foo", "-V", "bar"],
+        &["-v", "-v"],
+    ] {
+        let out = run(arch, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert_eq!(out.stdout, version_line(), "{args:?}");
+        assert_eq!(out.stderr, "", "{args:?}: no warning before the version");
+    }
+}
+
+/// Arguments that merely resemble the flag are ignored, as strcasecmp would.
+fn near_misses_are_ignored(arch: &'static Arch) {
+    if !arch.runnable() {
+        return;
+    }
+    for arg in ["-vv", "v", "--v", "-", "", "-w", "--version", "-v "] {
+        let pause = Pause::start(arch, &[arg]);
+        pause.wait_blocked();
+        pause.signal(Signal::SIGTERM);
+        let out = pause.wait();
+        assert_eq!(out.status.code(), Some(0), "{arg:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{arg:?}");
+        assert_eq!(out.stderr, format!("{WARNING}{TERMINATED}"), "{arg:?}");
+    }
+}
+
+fn sigterm_exits_zero(arch: &'static Arch) {
+    shutdown(arch, Signal::SIGTERM, TERMINATED);
+}
+
+fn sigint_exits_zero(arch: &'static Arch) {
+    shutdown(arch, Signal::SIGINT, INTERRUPT);
+}
+
+fn shutdown(arch: &'static Arch, sig: Signal, message: &str) {
+    if !arch.runnable() {
+        return;
+    }
+    let pause = Pause::start(arch, &[]);
+    pause.wait_blocked();
+    pause.signal(sig);
+    let out = pause.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr, format!("{WARNING}{message}"));
+}
+
+/// SIGCHLD and other signals wake the blocking call; pause loops and goes on sleeping.
+fn survives_other_signals(arch: &'static Arch) {
+    if !arch.runnable() {
+        return;
+    }
+    let pause = Pause::start(arch, &[]);
+    pause.wait_blocked();
+    for sig in [
+        Signal::SIGCHLD,
+        Signal::SIGCHLD,
+        Signal::SIGCONT,
+        Signal::SIGWINCH,
+    ] {
+        pause.signal(sig);
+    }
+    // Still alive and blocked again after all of them: the loop went round.
+    pause.wait_blocked();
+    pause.signal(Signal::SIGTERM);
+    let out = pause.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.stderr, format!("{WARNING}{TERMINATED}"));
+}
+
+/// A closed stderr, or one that is full, makes the writes fail and changes nothing else.
+fn broken_stderr_changes_nothing(arch: &'static Arch) {
+    if !arch.runnable() {
+        return;
+    }
+    // Closed: `exec 2>&-` leaves fd 2 closed in pause (under qemu too: qemu logs to a file).
+    let pause = Pause::start_with(arch, &[], &["sh", "-c", "exec \"$@\" 2>&-", "sh"], |_| {});
+    pause.wait_blocked();
+    pause.signal(Signal::SIGTERM);
+    let out = pause.wait();
+    assert_eq!(out.status.code(), Some(0), "stderr closed: {out:?}");
+
+    // Full: every write fails with ENOSPC.
+    let pause = Pause::start_with(arch, &[], &[], |cmd| {
+        cmd.stderr(File::options().write(true).open("/dev/full").unwrap());
+    });
+    pause.wait_blocked();
+    pause.signal(Signal::SIGTERM);
+    let out = pause.wait();
+    assert_eq!(out.status.code(), Some(0), "stderr on /dev/full: {out:?}");
+
+    // The version flag with stdout closed or full still exits 0.
+    for redirect in ["exec \"$@\" >&-", "exec \"$@\" >/dev/full"] {
+        let out = Pause::start_with(arch, &["-v"], &["sh", "-c", redirect, "sh"], |_| {}).wait();
+        assert_eq!(out.status.code(), Some(0), "{redirect}: {out:?}");
+    }
+}
+
+/// Exit 1, 2 or 3 when the SIGINT, SIGTERM or SIGCHLD handler cannot be installed. A seccomp
+/// filter makes the kernel refuse rt_sigaction for that one signal. Under qemu the guest's
+/// rt_sigaction becomes a host one for the same signal, so the same filter reaches it.
+fn handler_failure_exit_codes(arch: &'static Arch) {
+    if !arch.runnable() {
+        return;
+    }
+    for (signo, code) in [(2, 1), (15, 2), (17, 3)] {
+        let filter = deny_sigaction(signo);
+        let out = Pause::start_with(arch, &[], &[], |cmd| {
+            // SAFETY: the closure runs between fork and exec and only makes the two
+            // syscalls of apply_filter (prctl, seccomp); it allocates only on failure.
+            unsafe {
+                cmd.pre_exec(move || {
+                    seccompiler::apply_filter(&filter).map_err(std::io::Error::other)
+                });
+            }
+        })
+        .wait();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "rt_sigaction({signo}) refused: {out:?}"
+        );
+        assert_eq!(out.stderr, WARNING);
+    }
+}
+
+/// A filter under which rt_sigaction(signo, ...) fails with EPERM and all else is allowed.
+fn deny_sigaction(signo: u64) -> seccompiler::BpfProgram {
+    use seccompiler::*;
+    let nr = syscalls::Sysno::rt_sigaction.id().into();
+    let arg0 = SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, signo).unwrap();
+    let rules = [(nr, vec![SeccompRule::new(vec![arg0]).unwrap()])]
+        .into_iter()
+        .collect();
+    let arch = std::env::consts::ARCH.try_into().unwrap();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(nix::libc::EPERM as u32),
+        arch,
+    )
+    .unwrap();
+    filter.try_into().unwrap()
+}
+
+per_arch!(
+    version_flag,
+    near_misses_are_ignored,
+    sigterm_exits_zero,
+    sigint_exits_zero,
+    survives_other_signals,
+    broken_stderr_changes_nothing,
+    handler_failure_exit_codes,
+);
+
+/// execve with argv = {NULL} works. Kernels before 5.18 start the program with argc == 0;
+/// later ones substitute argv = {""}; either way no argument is read and pause runs as
+/// usual. Native only: under qemu-user the guest's argv always holds the program name.
+#[test]
+fn empty_argv() {
+    let path = std::ffi::CString::new(AMD64.binary().into_os_string().into_encoded_bytes());
+    let path = path.unwrap();
+    let pause = Pause::start_with(&AMD64, &[], &[], |cmd| {
+        // SAFETY: between fork and exec the closure only calls execve, with pointers made
+        // before the fork; if execve returns, its error goes back to the parent.
+        unsafe {
+            cmd.pre_exec(move || {
+                let empty: [*const nix::libc::c_char; 1] = [std::ptr::null()];
+                nix::libc::execve(path.as_ptr(), empty.as_ptr(), empty.as_ptr());
+                Err(std::io::Error::last_os_error())
+            });
+        }
+    });
+    pause.wait_blocked();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pause.pid)).unwrap();
+    assert!(
+        cmdline.is_empty() || cmdline == b"\0",
+        "argv should be empty, cmdline {cmdline:?}"
+    );
+    pause.signal(Signal::SIGTERM);
+    let out = pause.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.stderr, format!("{WARNING}{TERMINATED}"));
+}

@@ -1,0 +1,144 @@
+//! The exact system calls pause makes, read by real tracers (strace natively, qemu's
+//! -strace for foreign architectures), and arch/'s syscall numbers checked against the
+//! `syscalls` crate.
+
+use std::fs;
+
+use nix::sys::signal::Signal;
+use pause_tests::*;
+
+/// What pause must do from execve on, not being PID 1: one getpid, the warning, three
+/// rt_sigactions, the blocking call; then on SIGTERM the message and exit_group.
+fn expected(arch: &Arch) -> Vec<&'static str> {
+    let block = arch.block;
+    vec![
+        "getpid",
+        "write",
+        "rt_sigaction",
+        "rt_sigaction",
+        "rt_sigaction",
+        block,
+        "write",
+        "exit_group",
+    ]
+}
+
+fn exact_syscall_sequence(arch: &'static Arch) {
+    if !arch.runnable() {
+        return;
+    }
+    if arch.qemu.is_none() {
+        return native_sequence(arch);
+    }
+    let pause = Pause::start(arch, &[]);
+    pause.wait_blocked();
+    pause.signal(Signal::SIGTERM);
+    let out = pause.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(qemu_syscalls(&out.trace), expected(arch), "{}", out.trace);
+    let calls: Vec<&str> = out
+        .trace
+        .lines()
+        .filter(|l| !l.starts_with("---"))
+        .collect();
+    assert!(
+        calls[1].contains(" write(2,0x") && calls[1].ends_with(",43) = 43"),
+        "{}",
+        calls[1]
+    );
+    for (line, sig) in calls[2..5].iter().zip(["SIGINT", "SIGTERM", "SIGCHLD"]) {
+        assert!(line.contains(&format!(" rt_sigaction({sig},0x")), "{line}");
+        assert!(line.ends_with(",NULL) = 0"), "{line}");
+    }
+    assert!(calls[6].ends_with(",38) = 38"), "{}", calls[6]);
+    assert!(calls[7].ends_with(" exit_group(0)"), "{}", calls[7]);
+}
+
+per_arch!(exact_syscall_sequence, numbers_match_the_syscalls_crate);
+
+/// strace, natively: also checks the arguments that matter.
+fn native_sequence(arch: &'static Arch) {
+    if !have("strace", "to trace syscalls") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("strace.log");
+    let log_arg = log.display().to_string();
+    let strace = Pause::start_with(
+        arch,
+        &[],
+        &["strace", "-s", "256", "-o", &log_arg, "--"],
+        |_| {},
+    );
+    let pid = poll("strace to start pause", || only_child(strace.pid));
+    poll("pause to block under strace", || {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        text.lines()
+            .any(|l| l.starts_with(&format!("{}(", arch.block)))
+            .then_some(())
+    });
+    nix::sys::signal::kill(pid, Signal::SIGTERM).unwrap();
+    let out = strace.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.stderr, format!("{WARNING}{TERMINATED}"));
+
+    let text = fs::read_to_string(&log).unwrap();
+    let calls: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
+        .collect();
+    let names: Vec<&str> = calls.iter().map(|l| l.split('(').next().unwrap()).collect();
+    assert_eq!(names[0], "execve", "{text}");
+    assert_eq!(names[1..], expected(arch), "{text}");
+
+    let warning = r#"write(2, "Warning: pause should be the first process\n", 43) = 43"#;
+    assert_eq!(calls[2], warning, "{text}");
+    let sigaction = |i: usize, sig: &str, flags: &str| {
+        let line = calls[i];
+        assert!(
+            line.starts_with(&format!("rt_sigaction({sig}, {{sa_handler=0x")),
+            "{line}"
+        );
+        assert!(line.contains(&format!("sa_flags={flags},")), "{line}");
+        assert!(line.contains("sa_mask=[]"), "{line}");
+        assert!(line.ends_with("NULL, 8) = 0"), "{line}");
+    };
+    sigaction(3, "SIGINT", "SA_RESTORER");
+    sigaction(4, "SIGTERM", "SA_RESTORER");
+    sigaction(5, "SIGCHLD", "SA_RESTORER|SA_NOCLDSTOP");
+    let message = r#"write(2, "Shutting down, got signal: Terminated\n", 38) = 38"#;
+    assert_eq!(calls[7], message, "{text}");
+    assert!(calls[8].starts_with("exit_group(0)"), "{text}");
+}
+
+/// Each `pub const NAME: usize = N;` in the `nr` module of the arch's file must be the
+/// number the `syscalls` crate gives for `name` on that architecture, and the module must
+/// name every call pause makes there.
+fn numbers_match_the_syscalls_crate(arch: &'static Arch) {
+    let source = fs::read_to_string(workspace().join("arch").join(arch.arch_file)).unwrap();
+    let block = source
+        .split("pub mod nr {")
+        .nth(1)
+        .expect("arch file has `pub mod nr`");
+    let block = block.split('}').next().unwrap();
+    let mut names = Vec::new();
+    for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let decl = line
+            .strip_prefix("pub const ")
+            .expect(line)
+            .strip_suffix(';')
+            .expect(line);
+        let (name, value) = decl.split_once(": usize = ").expect(line);
+        let name = name.to_lowercase();
+        let value: i64 = value.parse().expect(line);
+        assert_eq!((arch.sysno)(&name), Some(value), "{}: {name}", arch.name);
+        names.push(name);
+    }
+    for call in expected(arch) {
+        assert!(
+            names.iter().any(|n| n == call),
+            "{}: nr lacks {call}",
+            arch.name
+        );
+    }
+}
