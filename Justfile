@@ -71,3 +71,15 @@ readme: dist
         $0 == "<!-- " ENVIRON["BLOCK"] ":end -->" { skip = 0 }
         !skip' README.md > README.md.new
     mv README.md.new README.md
+
+# The multi-arch OCI image, without Docker: dist/oci (layout) and dist/pause-oci.tar.
+image: dist
+    cargo run --quiet --release -p pause-tools -- image
+
+# The Kubernetes path for real: containerd's CRI and podman run our image as the sandbox.
+test-k8s: image
+    cargo test -p pause-tests --test k8s -- --test-threads=1
+
+# Measure pause against its peers: bench/results.md, bench/chart.svg, then the README.
+bench: image
+    cargo run --quiet --release -p pause-tools -- bench

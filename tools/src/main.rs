@@ -1,1 +1,27 @@
-fn main() {}
+//! Std-side tools for pause, kept in their own workspace member so the binary's build never
+//! sees a std crate: `image` writes the multi-arch OCI image, `bench` measures pause against
+//! its peers.
+
+mod bench;
+mod image;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("image") => image::main(&args[1..]),
+        Some("bench") => bench::main(&args[1..]),
+        _ => {
+            eprintln!("usage: pause-tools image|bench [options]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pause-tools: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
