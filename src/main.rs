@@ -15,7 +15,8 @@ use sys::{SA_NOCLDSTOP, SIGCHLD, SIGINT, SIGTERM, SigAction};
 
 const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"), "\n");
 
-extern "C" fn sigdown(signo: i32) {
+#[inline(always)]
+fn sigdown(signo: i32) -> ! {
     // psignal(signo, "Shutting down, got signal"), for the two signals routed here.
     let msg: &[u8] = if signo == SIGINT {
         b"Shutting down, got signal: Interrupt\n"
@@ -23,17 +24,28 @@ extern "C" fn sigdown(signo: i32) {
         b"Shutting down, got signal: Terminated\n"
     };
     sys::write(2, msg);
-    sys::exit(0);
+    sys::exit(0)
 }
 
-extern "C" fn sigreap(_signo: i32) {
+#[inline(always)]
+fn sigreap() {
     // One SIGCHLD may stand for many children: collect every zombie there is.
     while sys::reap() > 0 {}
 }
 
-static DOWN: SigAction = SigAction::new(sigdown, 0);
-static REAP: SigAction = SigAction::new(sigreap, SA_NOCLDSTOP);
+/// pause.c's two handlers behind one entry point, so that the three signals share one
+/// `struct sigaction` (SA_NOCLDSTOP only ever affects SIGCHLD). Both are inlined into it.
+extern "C" fn on_signal(signo: i32) {
+    if signo == SIGCHLD {
+        sigreap()
+    } else {
+        sigdown(signo)
+    }
+}
 
+static ACTION: SigAction = SigAction::new(on_signal, SA_NOCLDSTOP);
+
+// Inlined into `start`: a separate function would only add a call and a return.
 #[inline(always)]
 fn main(args: &[*const u8]) -> i32 {
     if args.iter().skip(1).any(|&arg| is_version_flag(arg)) {
@@ -46,13 +58,13 @@ fn main(args: &[*const u8]) -> i32 {
         sys::write(2, b"Warning: pause should be the first process\n");
     }
 
-    if sys::sigaction(SIGINT, &DOWN) < 0 {
+    if sys::sigaction(SIGINT, &ACTION) < 0 {
         return 1;
     }
-    if sys::sigaction(SIGTERM, &DOWN) < 0 {
+    if sys::sigaction(SIGTERM, &ACTION) < 0 {
         return 2;
     }
-    if sys::sigaction(SIGCHLD, &REAP) < 0 {
+    if sys::sigaction(SIGCHLD, &ACTION) < 0 {
         return 3;
     }
 

@@ -103,8 +103,8 @@ fn native_sequence(arch: &'static Arch) {
         assert!(line.contains("sa_mask=[]"), "{line}");
         assert!(line.ends_with("NULL, 8) = 0"), "{line}");
     };
-    sigaction(3, "SIGINT", "SA_RESTORER");
-    sigaction(4, "SIGTERM", "SA_RESTORER");
+    sigaction(3, "SIGINT", "SA_RESTORER|SA_NOCLDSTOP");
+    sigaction(4, "SIGTERM", "SA_RESTORER|SA_NOCLDSTOP");
     sigaction(5, "SIGCHLD", "SA_RESTORER|SA_NOCLDSTOP");
     let message = r#"write(2, "Shutting down, got signal: Terminated\n", 38) = 38"#;
     assert_eq!(calls[7], message, "{text}");
