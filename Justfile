@@ -3,7 +3,10 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Go/OCI architecture name -> Rust target. The one list every recipe builds from.
-arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu"
+# arm builds as Thumb-2 (thumbv7neon: smaller code; pause itself uses no NEON or FP).
+arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
+    "arm:thumbv7neon-unknown-linux-gnueabihf 386:i686-unknown-linux-gnu " + \
+    "riscv64:riscv64gc-unknown-linux-gnu"
 
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 llvm_bin := `rustc --print sysroot` / "lib/rustlib" / host_triple / "bin"

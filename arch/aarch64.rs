@@ -73,6 +73,8 @@ pub struct SigAction {
     mask: u64,
 }
 
+const _: () = assert!(size_of::<SigAction>() == 32);
+
 impl SigAction {
     pub const fn new(handler: super::Handler, flags: usize) -> Self {
         Self {

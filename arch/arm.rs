@@ -1,0 +1,108 @@
+//! arm (32-bit ARMv7, EABI, Thumb-2: built for `thumbv7neon-unknown-linux-gnueabihf`, whose
+//! mostly 2-byte instructions make the file ~15% smaller than ARM-state code; the program
+//! uses no floating point or NEON instruction, so it runs on any ARMv7-A with Thumb-2).
+//!
+//! Syscalls: `svc 0`, number in r7, arguments in r0..r5, result in r0, -4095..-1 being
+//! -errno. Nothing else is clobbered. In Thumb state r7 is the frame pointer, which rustc
+//! will not hand out as an operand: each syscall saves it in a scratch register, loads the
+//! number, and restores it (two 2-byte moves).
+//!
+//! Signals: the kernel returns from a handler through its sigpage trampoline (mapped into
+//! every process since Linux 3.11) when SA_RESTORER is not set: no trampoline here.
+//!
+//! Entry: the stack holds argc, argv..., and is 16-byte aligned (AAPCS asks for 8 at calls).
+
+use core::arch::{asm, naked_asm};
+
+pub mod nr {
+    pub const WRITE: usize = 4;
+    pub const GETPID: usize = 20;
+    pub const PAUSE: usize = 29;
+    pub const WAIT4: usize = 114;
+    pub const RT_SIGACTION: usize = 174;
+    pub const EXIT_GROUP: usize = 248;
+}
+
+#[inline(always)]
+pub unsafe fn syscall0(nr: usize) -> isize {
+    let ret;
+    // SAFETY: the caller passes a syscall whose memory effects it has checked.
+    unsafe {
+        asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
+             nr = in(reg) nr, fp = out(reg) _, lateout("r0") ret, options(nostack, preserves_flags));
+    }
+    ret
+}
+
+#[inline(always)]
+pub unsafe fn syscall1_noreturn(nr: usize, a0: usize) -> ! {
+    // SAFETY: the caller passes a syscall that does not return (exit_group).
+    // r7 is not restored: nothing runs after exit_group.
+    unsafe {
+        asm!("mov r7, {nr}", "svc 0", nr = in(reg) nr, in("r0") a0, options(noreturn, nostack))
+    }
+}
+
+#[inline(always)]
+pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
+    let ret;
+    // SAFETY: the caller passes a syscall whose memory effects it has checked.
+    unsafe {
+        asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
+             nr = in(reg) nr, fp = out(reg) _, inlateout("r0") a0 as isize => ret,
+             in("r1") a1, in("r2") a2, options(nostack, preserves_flags));
+    }
+    ret
+}
+
+#[inline(always)]
+pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+    let ret;
+    // SAFETY: the caller passes a syscall whose memory effects it has checked.
+    unsafe {
+        asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
+             nr = in(reg) nr, fp = out(reg) _, inlateout("r0") a0 as isize => ret,
+             in("r1") a1, in("r2") a2, in("r3") a3, options(nostack, preserves_flags));
+    }
+    ret
+}
+
+#[inline(always)]
+pub unsafe fn pause() -> isize {
+    // SAFETY: pause takes no arguments and touches no memory.
+    unsafe { syscall0(nr::PAUSE) }
+}
+
+/// The kernel's `struct sigaction` (20 bytes; the restorer field stays unused). The 64-bit
+/// mask sits at offset 12; a `u64` (8-aligned on EABI) would be padded to 16, so two `u32`s.
+#[repr(C)]
+pub struct SigAction {
+    handler: super::Handler,
+    flags: usize,
+    restorer: usize,
+    mask: [u32; 2],
+}
+
+const _: () = assert!(size_of::<SigAction>() == 20);
+
+impl SigAction {
+    pub const fn new(handler: super::Handler, flags: usize) -> Self {
+        Self {
+            handler,
+            flags,
+            restorer: 0,
+            mask: [0; 2],
+        }
+    }
+}
+
+/// The ELF entry point.
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+unsafe extern "C" fn _start() -> ! {
+    naked_asm!(
+        "mov r0, sp",   // start(sp): argc and argv are at the stack pointer (16-aligned)
+        "b {start}",    // start never returns, so no link register is needed
+        start = sym crate::start,
+    )
+}
