@@ -6,7 +6,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # arm builds as Thumb-2 (thumbv7neon: smaller code; pause itself uses no NEON or FP).
 arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
     "arm:thumbv7neon-unknown-linux-gnueabihf 386:i686-unknown-linux-gnu " + \
-    "riscv64:riscv64gc-unknown-linux-gnu"
+    "riscv64:riscv64gc-unknown-linux-gnu s390x:s390x-unknown-linux-gnu " + \
+    "ppc64le:powerpc64le-unknown-linux-gnu"
 
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 llvm_bin := `rustc --print sysroot` / "lib/rustlib" / host_triple / "bin"
