@@ -40,15 +40,16 @@ lint:
         cargo clippy --quiet --config linker/cargo.toml -p pause --release --target "${pair#*:}" -- -D warnings
     done
 
-# The whole suite: lint, build every arch, then the std harness against dist/.
-test: lint dist
+# The whole suite: lint, build every arch and the image, then the std harness against them.
+test: lint image
     cargo test --workspace --exclude pause
 
 # Install what the suite needs on Debian 12 (as root): apt packages, rustup targets, tools.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    pkgs=(qemu-user-static strace util-linux busybox-static)
+    pkgs=(qemu-user-static strace util-linux binutils busybox-static git skopeo umoci podman
+          containerd)
     missing=()
     for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if ((${#missing[@]})); then
@@ -78,7 +79,7 @@ readme: dist
 
 # The multi-arch OCI image, without Docker: dist/oci (layout) and dist/pause-oci.tar.
 image: dist
-    cargo run --quiet --release -p pause-tools -- image
+    cargo run --quiet --release -p pause-tools -- image {{ replace_regex(arches, ':[^ ]+', '') }}
 
 # The Kubernetes path for real: containerd's CRI and podman run our image as the sandbox.
 test-k8s: image

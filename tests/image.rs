@@ -1,0 +1,523 @@
+//! The OCI image `just image` writes (tools/src/image.rs), checked with the programs that
+//! consume it: two builds are byte-identical; skopeo reads the index and every platform by
+//! its tag; umoci unpacks every platform to a rootfs holding only `/pause`, the dist binary
+//! itself; podman and containerd load the archive as `localhost/pause:latest`; every
+//! platform's blobs stay under 2 KiB.
+//!
+//! Each test builds its own image into a temp dir with the Justfile's command plus `--out`,
+//! from the dist binaries that exist (all seven under CI=true).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest, MediaType};
+use oci_spec::runtime::Spec;
+use pause_tests::*;
+use sha2::{Digest as _, Sha256};
+use tempfile::TempDir;
+
+/// What one platform's blobs (config, manifest, layer) may weigh.
+const BLOB_BUDGET: u64 = 2048;
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Whether `arch`'s dist binary exists. Outside CI a missing one skips the caller (with
+/// the reason printed); under CI=true it fails it.
+fn built(arch: &Arch) -> bool {
+    let path = workspace().join(format!("dist/pause-linux-{}", arch.name));
+    if !path.is_file() {
+        assert!(
+            !in_ci(),
+            "{} is missing: CI builds every arch",
+            path.display()
+        );
+        eprintln!("SKIPPED: {} is not built (`just dist`)", path.display());
+    }
+    path.is_file()
+}
+
+/// The architectures the image is made of.
+fn arches() -> Vec<&'static Arch> {
+    ALL.iter().copied().filter(|a| built(a)).collect()
+}
+
+/// `(architecture, variant)` of the OCI platform for a Go architecture name.
+fn platform(arch: &str) -> (&str, Option<&str>) {
+    match arch {
+        "arm" => ("arm", Some("v7")),
+        "arm64" => ("arm64", Some("v8")),
+        other => (other, None),
+    }
+}
+
+/// An image built by `just image`'s command into a temp dir, removed when dropped.
+struct Image {
+    dir: TempDir,
+}
+
+impl Image {
+    /// Builds it with `env` added to (`Some`) or removed from (`None`) the environment.
+    fn build(env: &[(&str, Option<&str>)]) -> Image {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.current_dir(workspace())
+            .args(["run", "--quiet", "--release", "-p", "pause-tools", "--"])
+            .args(["image", "--out"])
+            .arg(dir.path())
+            .args(arches().iter().map(|a| a.name));
+        for (key, value) in env {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "pause-tools image: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Image { dir }
+    }
+
+    fn layout(&self) -> PathBuf {
+        self.dir.path().join("oci")
+    }
+
+    fn archive(&self) -> PathBuf {
+        self.dir.path().join("pause-oci.tar")
+    }
+
+    /// The `oci:` transport reference of a tag in the layout, for skopeo.
+    fn reference(&self, tag: &str) -> String {
+        format!("oci:{}:{tag}", self.layout().display())
+    }
+
+    fn index_json(&self) -> ImageIndex {
+        ImageIndex::from_file(self.layout().join("index.json")).unwrap()
+    }
+
+    /// The descriptor the layout's index.json names `tag`.
+    fn tagged(&self, tag: &str) -> Descriptor {
+        let index = self.index_json();
+        let mut found = index
+            .manifests()
+            .iter()
+            .filter(|d| ref_name(d) == Some(tag));
+        let descriptor = found.next().unwrap_or_else(|| panic!("no ref {tag}"));
+        assert!(found.next().is_none(), "two refs named {tag}");
+        descriptor.clone()
+    }
+
+    fn blob(&self, descriptor: &Descriptor) -> Vec<u8> {
+        let digest = descriptor.digest();
+        let path = self
+            .layout()
+            .join(format!("blobs/{}/{}", digest.algorithm(), digest.digest()));
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, descriptor.size(), "{}", path.display());
+        bytes
+    }
+
+    fn manifest(&self, arch: &str) -> ImageManifest {
+        serde_json::from_slice(&self.blob(&self.tagged(arch))).unwrap()
+    }
+
+    fn config(&self, arch: &str) -> ImageConfiguration {
+        serde_json::from_slice(&self.blob(self.manifest(arch).config())).unwrap()
+    }
+}
+
+fn ref_name(descriptor: &Descriptor) -> Option<&str> {
+    descriptor
+        .annotations()
+        .as_ref()?
+        .get("org.opencontainers.image.ref.name")
+        .map(String::as_str)
+}
+
+/// Every file under `dir`, by path relative to it.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut found = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+                found.insert(rel, fs::read(&path).unwrap());
+            }
+        }
+    }
+    found
+}
+
+/// Runs `program args`, asserting success; its stdout.
+fn run_ok(program: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The same inputs give the same bytes: every blob, index.json and the archive.
+#[test]
+fn two_builds_are_identical() {
+    let (a, b) = (Image::build(&[]), Image::build(&[]));
+    let (a, b) = (files(a.dir.path()), files(b.dir.path()));
+    assert!(a.contains_key(Path::new("oci/index.json")));
+    assert!(a.contains_key(Path::new("pause-oci.tar")));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, bytes) in &a {
+        assert!(
+            bytes == &b[path],
+            "{} differs between builds",
+            path.display()
+        );
+        // A blob's name is its content's digest.
+        if let Ok(name) = path.strip_prefix("oci/blobs/sha256") {
+            assert_eq!(name.to_str().unwrap(), hex(&Sha256::digest(bytes)));
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every timestamp is SOURCE_DATE_EPOCH when set, else the HEAD commit's time; the
+/// revision is HEAD, the version the crate's.
+#[test]
+fn time_version_and_revision() {
+    let image = Image::build(&[("SOURCE_DATE_EPOCH", Some("86400"))]);
+    let arch = arches()[0].name;
+    assert_eq!(
+        image.config(arch).created().as_deref(),
+        Some("1970-01-02T00:00:00Z")
+    );
+    let annotations = image.manifest(arch).annotations().clone().unwrap();
+    assert_eq!(
+        annotations["org.opencontainers.image.created"],
+        "1970-01-02T00:00:00Z"
+    );
+    assert_eq!(annotations["org.opencontainers.image.version"], VERSION);
+    assert_eq!(
+        annotations["org.opencontainers.image.licenses"],
+        "Apache-2.0"
+    );
+    assert_eq!(
+        image.tagged(VERSION).digest(),
+        image.tagged("latest").digest()
+    );
+
+    if !have("git", "to read the HEAD commit") {
+        return;
+    }
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(workspace())
+            .env("TZ", "UTC")
+            .args(args)
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8(out.stdout).unwrap().trim().to_string())
+    };
+    let Some(head) = git(&["rev-parse", "HEAD"]) else {
+        assert!(!in_ci(), "CI runs in a git checkout");
+        eprintln!("SKIPPED: not a git checkout");
+        return;
+    };
+    let committed = git(&[
+        "log",
+        "-1",
+        "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+        "--format=%cd",
+    ])
+    .unwrap();
+    let image = Image::build(&[("SOURCE_DATE_EPOCH", None)]);
+    let annotations = image.manifest(arch).annotations().clone().unwrap();
+    assert_eq!(annotations["org.opencontainers.image.revision"], head);
+    assert_eq!(annotations["org.opencontainers.image.created"], committed);
+    assert_eq!(image.config(arch).created().as_deref(), Some(&*committed));
+}
+
+/// skopeo reads the index by both its names and from the archive, and it lists every
+/// platform, each the manifest its arch tag names.
+#[test]
+fn skopeo_reads_the_index() {
+    if !have("skopeo", "to read OCI images") {
+        return;
+    }
+    let image = Image::build(&[]);
+    let raw = run_ok("skopeo", &["inspect", "--raw", &image.reference("latest")]);
+    assert_eq!(
+        run_ok("skopeo", &["inspect", "--raw", &image.reference(VERSION)]),
+        raw
+    );
+    let archive = format!("oci-archive:{}", image.archive().display());
+    assert_eq!(run_ok("skopeo", &["inspect", "--raw", &archive]), raw);
+    assert_eq!(
+        image.tagged("latest").digest().digest(),
+        hex(&Sha256::digest(&raw))
+    );
+
+    let index: ImageIndex = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(index.media_type(), &Some(MediaType::ImageIndex));
+    let arches = arches();
+    assert_eq!(index.manifests().len(), arches.len());
+    for (entry, arch) in index.manifests().iter().zip(&arches) {
+        let p = entry.platform().as_ref().unwrap();
+        let (architecture, variant) = platform(arch.name);
+        assert_eq!(p.architecture().to_string(), architecture);
+        assert_eq!(p.os().to_string(), "linux");
+        assert_eq!(p.variant().as_deref(), variant);
+        assert_eq!(entry.digest(), image.tagged(arch.name).digest());
+    }
+}
+
+/// skopeo reads each platform by its tag: the right architecture, and a config that runs
+/// `/pause` as 65535:65535.
+fn skopeo_reads_the_platform(arch: &'static Arch) {
+    if !built(arch) || !have("skopeo", "to read OCI images") {
+        return;
+    }
+    let image = Image::build(&[]);
+    let reference = image.reference(arch.name);
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&run_ok("skopeo", &["inspect", &reference])).unwrap();
+    let (architecture, variant) = platform(arch.name);
+    assert_eq!(inspect["Architecture"], architecture);
+    assert_eq!(inspect["Os"], "linux");
+    assert_eq!(
+        inspect["Digest"],
+        image.tagged(arch.name).digest().to_string()
+    );
+
+    let raw = run_ok("skopeo", &["inspect", "--config", &reference]);
+    let config: ImageConfiguration = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(config.architecture().to_string(), architecture);
+    assert_eq!(config.variant().as_deref(), variant);
+    let run = config.config().as_ref().unwrap();
+    assert_eq!(run.user().as_deref(), Some("65535:65535"));
+    assert_eq!(
+        run.entrypoint().as_deref(),
+        Some(&["/pause".to_string()][..])
+    );
+    assert_eq!(run.cmd(), &None);
+}
+
+/// umoci unpacks each platform to a rootfs whose only entry is `/pause`: the dist binary,
+/// 0755, owned by 0:0; and the runtime config it derives runs it as 65535:65535.
+fn umoci_unpacks_only_pause(arch: &'static Arch) {
+    if !built(arch)
+        || !have("umoci", "to unpack OCI images")
+        || !privileged("to unpack files owned by 0:0")
+    {
+        return;
+    }
+    let image = Image::build(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let bundle = work.path().join("bundle");
+    let tagged = format!("{}:{}", image.layout().display(), arch.name);
+    run_ok(
+        "umoci",
+        &["unpack", "--image", &tagged, bundle.to_str().unwrap()],
+    );
+
+    let rootfs = bundle.join("rootfs");
+    let entries: Vec<_> = fs::read_dir(&rootfs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries, ["pause"], "the rootfs holds only /pause");
+    let pause = rootfs.join("pause");
+    let meta = fs::symlink_metadata(&pause).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(meta.mode() & 0o7777, 0o755);
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    assert!(fs::read(&pause).unwrap() == fs::read(arch.binary()).unwrap());
+
+    let spec = Spec::load(bundle.join("config.json")).unwrap();
+    let process = spec.process().as_ref().unwrap();
+    assert_eq!(process.args().as_deref(), Some(&["/pause".to_string()][..]));
+    assert_eq!((process.user().uid(), process.user().gid()), (65535, 65535));
+}
+
+/// One platform's image is a config, a manifest and one gzip layer, under 2 KiB in all.
+fn blobs_fit_in_2_kib(arch: &'static Arch) {
+    if !built(arch) {
+        return;
+    }
+    let image = Image::build(&[]);
+    let entry = image.tagged(arch.name);
+    let manifest = image.manifest(arch.name);
+    let [layer] = &manifest.layers()[..] else {
+        panic!("one layer: {manifest:?}");
+    };
+    assert_eq!(layer.media_type(), &MediaType::ImageLayerGzip);
+    let sizes = [&entry, manifest.config(), layer].map(|d| image.blob(d).len() as u64);
+    let total: u64 = sizes.iter().sum();
+    eprintln!(
+        "{}: manifest {} + config {} + layer {} = {total} bytes",
+        arch.name, sizes[0], sizes[1], sizes[2]
+    );
+    assert!(total < BLOB_BUDGET, "{}: {total} bytes of blobs", arch.name);
+}
+
+per_arch!(
+    skopeo_reads_the_platform,
+    umoci_unpacks_only_pause,
+    blobs_fit_in_2_kib
+);
+
+/// `podman load` takes the archive as `localhost/pause:latest`, into a private store.
+#[test]
+fn podman_loads_the_archive() {
+    if !have("podman", "to load the archive") || !privileged("to use a private store") {
+        return;
+    }
+    let image = Image::build(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let dir = |name: &str| {
+        let path = work.path().join(name);
+        fs::create_dir_all(&path).unwrap();
+        path.display().to_string()
+    };
+    // Keep podman's scratch files (it unpacks the archive under /var/tmp by default) and
+    // its events out of the host's.
+    let conf = work.path().join("containers.conf");
+    fs::write(
+        &conf,
+        format!(
+            "[engine]\nevents_logger = \"none\"\nimage_copy_tmp_dir = \"{}\"\n",
+            dir("tmp")
+        ),
+    )
+    .unwrap();
+    let podman = |args: &[&str]| {
+        let out = Command::new("podman")
+            .env("CONTAINERS_CONF", &conf)
+            .args(["--root", &dir("root"), "--runroot", &dir("run")])
+            .args(["--tmpdir", &dir("libpod"), "--storage-driver", "vfs"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "podman {args:?}: {stdout}{stderr}");
+        stdout
+    };
+    let loaded = podman(&["load", "-i", image.archive().to_str().unwrap()]);
+    assert!(
+        loaded.contains("Loaded image: localhost/pause:latest"),
+        "{loaded}"
+    );
+    let user = podman(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Config.User}} {{.Config.Entrypoint}}",
+        "localhost/pause:latest",
+    ]);
+    assert_eq!(user.trim(), "65535:65535 [/pause]");
+}
+
+/// A containerd of the test's own (private root, state and socket), killed when dropped.
+struct Containerd {
+    child: Child,
+    socket: String,
+    _dir: TempDir,
+}
+
+impl Containerd {
+    fn start() -> Containerd {
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().display();
+        let socket = format!("{at}/containerd.sock");
+        // Only the content and image services are needed: no CRI, and no opt plugin,
+        // which would create /opt/containerd on the host.
+        let config = format!(
+            "version = 2\nroot = \"{at}/root\"\nstate = \"{at}/state\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.internal.v1.opt\"]\n\
+             [grpc]\naddress = \"{socket}\"\n"
+        );
+        fs::write(dir.path().join("config.toml"), config).unwrap();
+        let log = fs::File::create(dir.path().join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(dir.path().join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let containerd = Containerd {
+            child,
+            socket,
+            _dir: dir,
+        };
+        poll("containerd to serve", || {
+            containerd.ctr(&["version"]).status.success().then_some(())
+        });
+        containerd
+    }
+
+    fn ctr(&self, args: &[&str]) -> std::process::Output {
+        Command::new("ctr")
+            .args(["--address", &self.socket])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ctr images import` takes the archive as `localhost/pause:latest`, every platform in it.
+#[test]
+fn containerd_imports_the_archive() {
+    if !have("containerd", "to import the archive")
+        || !have("ctr", "to import the archive")
+        || !privileged("to run containerd")
+    {
+        return;
+    }
+    let image = Image::build(&[]);
+    let containerd = Containerd::start();
+    let out = containerd.ctr(&["images", "import", image.archive().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ctr images import: {stderr}");
+    let out = containerd.ctr(&["images", "ls"]);
+    let listing = String::from_utf8(out.stdout).unwrap();
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with("localhost/pause:latest "))
+        .unwrap_or_else(|| panic!("no localhost/pause:latest in\n{listing}"));
+    let column = line.split_whitespace().find(|w| w.starts_with("linux/"));
+    let listed: Vec<&str> = column.unwrap_or_default().split(',').collect();
+    let expected: Vec<String> = arches()
+        .iter()
+        .map(|a| match platform(a.name) {
+            (arch, Some(variant)) => format!("linux/{arch}/{variant}"),
+            (arch, None) => format!("linux/{arch}"),
+        })
+        .collect();
+    assert_eq!(listed.len(), expected.len(), "{line}");
+    for platform in &expected {
+        assert!(listed.contains(&platform.as_str()), "{platform} in {line}");
+    }
+}
