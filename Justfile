@@ -48,8 +48,8 @@ test: lint image
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    pkgs=(qemu-user-static strace util-linux binutils busybox-static git skopeo umoci podman
-          containerd)
+    pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
+          runc crun podman containerd)
     missing=()
     for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if ((${#missing[@]})); then

@@ -1,0 +1,332 @@
+//! Real pods under runc and crun, built as a kubelet builds them: the shipped image's pause
+//! (dist/oci, tag amd64, unpacked by umoci) as the infra container with its own namespaces,
+//! and busybox app containers that join its network, IPC, UTS and PID namespaces by path.
+
+#[path = "oci.rs"]
+mod oci;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::process::Command;
+
+use nix::unistd::Pid;
+use oci::{Bundle, Container, Kind, Runtime};
+use oci_spec::runtime::{
+    Capabilities, LinuxCapabilitiesBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Spec,
+};
+use pause_tests::{AMD64, TERMINATED, children, have, poll};
+
+/// The namespaces an app shares with the pod; it keeps its own mount namespace.
+const SHARED: [(LinuxNamespaceType, &str); 4] = [
+    (LinuxNamespaceType::Network, "net"),
+    (LinuxNamespaceType::Ipc, "ipc"),
+    (LinuxNamespaceType::Uts, "uts"),
+    (LinuxNamespaceType::Pid, "pid"),
+];
+
+/// A pod: the pause container, running and blocked in its `pause` syscall.
+struct Pod {
+    rt: Runtime,
+    pause: Container,
+    hostname: String,
+}
+
+impl Pod {
+    fn start(kind: Kind) -> Option<Pod> {
+        let rt = Runtime::new(kind)?;
+        let bundle = Bundle::from_image(AMD64.name);
+        let files: Vec<_> = fs::read_dir(bundle.rootfs())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files, ["pause"], "the image's rootfs must hold only /pause");
+
+        let hostname = format!("pod-{}", std::process::id());
+        let mut spec = bundle.spec();
+        let process = spec.process_mut().as_mut().unwrap();
+        assert_eq!(process.args().as_deref(), Some(&["/pause".to_string()][..]));
+        assert_eq!((process.user().uid(), process.user().gid()), (65535, 65535));
+        // umoci asks for a terminal; a CRI runtime runs the sandbox without one.
+        process.set_terminal(Some(false));
+        process.set_no_new_privileges(Some(true));
+        let none = Capabilities::new;
+        process.set_capabilities(Some(
+            LinuxCapabilitiesBuilder::default()
+                .bounding(none())
+                .effective(none())
+                .inheritable(none())
+                .permitted(none())
+                .ambient(none())
+                .build()
+                .unwrap(),
+        ));
+        spec.root_mut().as_mut().unwrap().set_readonly(Some(true));
+        spec.set_hostname(Some(hostname.clone()));
+        set_namespaces(&mut spec, None);
+        bundle.save(&spec);
+
+        let pause = rt.run("pause", bundle);
+        wait_blocked(pause.pid());
+        Some(Pod {
+            rt,
+            pause,
+            hostname,
+        })
+    }
+
+    /// A busybox bundle whose `sh` runs `script` inside the pod's shared namespaces.
+    fn app_bundle(&self, script: &str) -> Bundle {
+        let bundle = Bundle::busybox();
+        let mut spec = bundle.spec();
+        let process = spec.process_mut().as_mut().unwrap();
+        process.set_args(Some(vec!["sh".into(), "-c".into(), script.into()]));
+        // The UTS namespace is the pod's: a hostname here would be refused.
+        spec.set_hostname(None);
+        set_namespaces(&mut spec, Some(self.pause.pid()));
+        bundle.save(&spec);
+        bundle
+    }
+
+    /// Runs an app container whose `sh` runs `script`.
+    fn app(&self, name: &str, script: &str) -> Container {
+        self.rt.run(name, self.app_bundle(script))
+    }
+
+    /// SIGTERM through the runtime, as a kubelet stops a sandbox: pause exits 0 and says why.
+    fn terminate(self) {
+        self.pause.kill("TERM");
+        let out = self.pause.wait();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), TERMINATED);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    }
+}
+
+fn namespace(typ: LinuxNamespaceType, path: Option<String>) -> oci_spec::runtime::LinuxNamespace {
+    let ns = LinuxNamespaceBuilder::default().typ(typ);
+    match path {
+        Some(path) => ns.path(path),
+        None => ns,
+    }
+    .build()
+    .unwrap()
+}
+
+/// Gives the spec the pod's namespaces, new or (`join`) those of that process, and a new
+/// mount namespace of its own.
+fn set_namespaces(spec: &mut Spec, join: Option<Pid>) {
+    let mut namespaces: Vec<_> = SHARED
+        .iter()
+        .map(|(typ, name)| namespace(*typ, join.map(|pid| format!("/proc/{pid}/ns/{name}"))))
+        .collect();
+    namespaces.push(namespace(LinuxNamespaceType::Mount, None));
+    let linux = spec.linux_mut().as_mut().unwrap();
+    linux.set_namespaces(Some(namespaces));
+}
+
+/// Polls until `pid` sleeps in pause's blocking syscall: every handler is installed then.
+fn wait_blocked(pid: Pid) {
+    let nr = (AMD64.sysno)(AMD64.block).unwrap().to_string();
+    let file = format!("/proc/{pid}/syscall");
+    poll(
+        &format!("pause ({pid}) to block in {}", AMD64.block),
+        || {
+            let now = fs::read_to_string(&file).unwrap_or_default();
+            (now.split(' ').next() == Some(nr.as_str())).then_some(())
+        },
+    );
+}
+
+/// A FIFO at /NAME in the bundle's rootfs, held open for reading and writing: opening it
+/// in the container never blocks, and no line written is lost before a reader has it open.
+fn held_fifo(bundle: &Bundle, name: &str) -> File {
+    let path = bundle.rootfs().join(name);
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap()
+}
+
+/// The inode of `pid`'s namespace `name`: equal inodes are the same namespace.
+fn ns_inode(pid: Pid, name: &str) -> u64 {
+    fs::metadata(format!("/proc/{pid}/ns/{name}"))
+        .unwrap()
+        .ino()
+}
+
+/// The pause container runs locked down: uid/gid 65535, no capabilities at all,
+/// no_new_privs, a read-only root; and it is PID 1, so it does not warn.
+fn pause_is_locked_down(kind: Kind) {
+    let Some(pod) = Pod::start(kind) else { return };
+    let status = fs::read_to_string(format!("/proc/{}/status", pod.pause.pid())).unwrap();
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        line[name.len()..].split_whitespace().collect::<Vec<_>>()
+    };
+    assert_eq!(field("Uid:"), ["65535"; 4]);
+    assert_eq!(field("Gid:"), ["65535"; 4]);
+    for caps in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+        assert_eq!(field(caps), ["0000000000000000"], "{caps}");
+    }
+    assert_eq!(field("NoNewPrivs:"), ["1"]);
+    assert_eq!(
+        field("NSpid:").last(),
+        Some(&"1"),
+        "pause must be PID 1 in the pod"
+    );
+
+    let mounts = fs::read_to_string(format!("/proc/{}/mountinfo", pod.pause.pid())).unwrap();
+    // Fields: id, parent, dev, root, mount point, options.
+    let root = mounts
+        .lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .rfind(|f| f[4] == "/")
+        .expect("no / in mountinfo");
+    assert!(root[5].split(',').any(|o| o == "ro"), "{root:?}");
+    pod.terminate();
+}
+
+/// An app in the pod sees pause as its PID 1 and the pod's hostname as its own.
+fn app_sees_pause_as_pid1_and_the_pod_hostname(kind: Kind) {
+    let Some(pod) = Pod::start(kind) else { return };
+    let app = pod.app("app", "exec sleep 1000000");
+    assert_eq!(app.exec(&["cat", "/proc/1/cmdline"]), "/pause\0");
+    assert_eq!(app.exec(&["hostname"]), format!("{}\n", pod.hostname));
+    let ps = app.exec(&["ps", "-o", "pid,comm"]);
+    assert!(
+        ps.lines().any(|l| l.split_whitespace().eq(["1", "pause"])),
+        "{ps}"
+    );
+    for (_, name) in SHARED {
+        assert_eq!(
+            ns_inode(app.pid(), name),
+            ns_inode(pod.pause.pid(), name),
+            "{name}"
+        );
+    }
+    drop(app);
+    pod.terminate();
+}
+
+/// A server in one app and a client in another container of the pod meet on 127.0.0.1.
+fn localhost_is_shared(kind: Kind) {
+    let Some(pod) = Pod::start(kind) else { return };
+    // The pod has its own network namespace, so no port here can collide with the host's
+    // or another run's; a distinct one per process still makes a mix-up visible.
+    let port = 20000 + std::process::id() % 20000;
+    // nc half-closes the connection when its stdin ends, and a client that sees that first
+    // quits before sending. The server's stdin is a FIFO held open here, so it never ends.
+    let bundle = pod.app_bundle(&format!("exec nc -l -p {port} < /stdin"));
+    let _stdin = held_fifo(&bundle, "stdin");
+    let server = pod.rt.run("server", bundle);
+    let listening = format!(":{port:04X}");
+    poll("the server to listen", || {
+        let tcp = ["tcp", "tcp6"].map(|t| {
+            fs::read_to_string(format!("/proc/{}/net/{t}", pod.pause.pid())).unwrap_or_default()
+        });
+        // Fields: sl, local address, remote address, state (0A is LISTEN).
+        tcp.iter()
+            .flat_map(|t| t.lines())
+            .any(|l| {
+                let f: Vec<_> = l.split_whitespace().collect();
+                f.len() > 3 && f[1].ends_with(&listening) && f[3] == "0A"
+            })
+            .then_some(())
+    });
+
+    let message = format!("hello from pod {}", pod.hostname);
+    let client = pod.app_bundle(&format!("echo '{message}' | nc -w1 127.0.0.1 {port}"));
+    let sent = pod.rt.run_to_end("client", client);
+    assert!(sent.status.success(), "{sent:?}");
+
+    let got = server.wait();
+    assert!(got.status.success(), "{got:?}");
+    assert_eq!(String::from_utf8_lossy(&got.stdout), format!("{message}\n"));
+    pod.terminate();
+}
+
+/// Killing an app and starting a new one leaves the pod's network namespace as it was:
+/// the same namespace, with the address added to its `lo` still there.
+fn network_outlives_its_apps(kind: Kind) {
+    if !have("nsenter", "to configure the pod's network") || !have("ip", "to add an address") {
+        return;
+    }
+    let Some(pod) = Pod::start(kind) else { return };
+    let pause = pod.pause.pid();
+    let net = ns_inode(pause, "net");
+    let added = Command::new("nsenter")
+        .args(["--target", &pause.to_string(), "--net", "--"])
+        .args(["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"])
+        .status()
+        .unwrap();
+    assert!(added.success());
+
+    let first = pod.app("first", "exec sleep 1000000");
+    assert_eq!(ns_inode(first.pid(), "net"), net);
+    first.kill("KILL");
+    let out = first.wait();
+    assert!(!out.status.success(), "{out:?}");
+
+    let second = pod.app("second", "exec sleep 1000000");
+    assert_eq!(ns_inode(second.pid(), "net"), net);
+    let addrs = second.exec(&["ip", "-o", "-4", "addr", "show", "dev", "lo"]);
+    assert!(addrs.contains("inet 127.0.0.2/8"), "{addrs}");
+    assert_eq!(pod.pause.pid(), pause);
+    assert_eq!(ns_inode(pause, "net"), net);
+    drop(second);
+    pod.terminate();
+}
+
+/// Orphans made in an app are re-parented to pause, its PID 1, which reaps every one.
+fn pause_reaps_orphans_of_apps(kind: Kind) {
+    const N: usize = 100;
+    let Some(pod) = Pod::start(kind) else { return };
+    // Each orphan blocks reading one line from this FIFO.
+    let bundle = pod.app_bundle("exec sleep 1000000");
+    let mut release = held_fifo(&bundle, "release");
+    let app = pod.rt.run("app", bundle);
+
+    // Detached: a foreground `exec` makes the runtime a subreaper that would catch them.
+    let script = format!("i=0; while [ $i -lt {N} ]; do read _ < /release & i=$((i+1)); done");
+    pod.rt.exec_detached(&app.id, &["sh", "-c", &script]);
+    let pause = pod.pause.pid();
+    poll("the orphans to be re-parented to pause", || {
+        (children(pause).len() == N).then_some(())
+    });
+    release.write_all(&[b'\n'; N]).unwrap();
+    poll("pause to reap every orphan", || {
+        children(pause).is_empty().then_some(())
+    });
+    drop(app);
+    pod.terminate();
+}
+
+/// SIGTERM to the pause container alone: exit status 0 and exactly pause.c's message.
+fn stops_with_status_0_on_sigterm(kind: Kind) {
+    let Some(pod) = Pod::start(kind) else { return };
+    pod.terminate();
+}
+
+/// One `#[test]` per runtime for each named `fn(Kind)`: `cargo test --test pods crun::`.
+macro_rules! per_runtime {
+    ($($test:ident),* $(,)?) => {
+        mod runc {
+            $( #[test] fn $test() { super::$test(super::Kind::Runc) } )*
+        }
+        mod crun {
+            $( #[test] fn $test() { super::$test(super::Kind::Crun) } )*
+        }
+    };
+}
+
+per_runtime!(
+    pause_is_locked_down,
+    app_sees_pause_as_pid1_and_the_pod_hostname,
+    localhost_is_shared,
+    network_outlives_its_apps,
+    pause_reaps_orphans_of_apps,
+    stops_with_status_0_on_sigterm,
+);
