@@ -48,8 +48,10 @@ test: lint image
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
+    # runc stays explicit: with --no-install-recommends podman would settle for crun alone.
+    # protobuf-compiler: k8s-cri's build script generates the CRI client with protoc.
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
-          runc crun podman containerd)
+          runc crun podman containerd containernetworking-plugins protobuf-compiler)
     missing=()
     for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if ((${#missing[@]})); then

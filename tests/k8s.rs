@@ -1,0 +1,440 @@
+//! The path a kubelet drives, with real runtimes and our image (`dist/pause-oci.tar`, from
+//! `just image`): containerd 1.6's CRI runs it as the pod sandbox, podman 4.3 as a pod's
+//! infra container. Each runtime runs inside an enclave (k8s/enclave.rs) that the kernel
+//! tears down with the test, so nothing a runtime makes outlives it.
+
+#[path = "k8s/busybox.rs"]
+mod busybox;
+#[path = "k8s/containerd.rs"]
+mod containerd;
+#[path = "k8s/enclave.rs"]
+mod enclave;
+#[path = "k8s/podman.rs"]
+mod podman;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use k8s_cri::v1::{
+    ContainerConfig, ContainerMetadata, ContainerStatusRequest, CreateContainerRequest,
+    ExecSyncRequest, ImageSpec, ImageStatusRequest, LinuxContainerConfig,
+    LinuxContainerSecurityContext, LinuxPodSandboxConfig, LinuxSandboxSecurityContext,
+    ListPodSandboxRequest, NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata,
+    PodSandboxState, PodSandboxStatusRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
+    StartContainerRequest, StopPodSandboxRequest,
+};
+use pause_tests::{AMD64, have, in_ci, poll, privileged, workspace};
+
+use containerd::Containerd;
+use enclave::Enclave;
+use podman::Podman;
+
+/// The name `dist/pause-oci.tar` carries, which both runtimes import it as.
+const PAUSE_IMAGE: &str = "localhost/pause:latest";
+const APP_IMAGE: &str = "localhost/pause-test-app:latest";
+/// The app serves this on the pod's localhost; private to the pod's network namespace.
+const PORT: &str = "8080";
+const GREETING: &str = "hello from the app";
+
+#[test]
+fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
+    let started = Instant::now();
+    let tools = ["containerd", "containerd-shim-runc-v2", "ctr", "runc"];
+    if !can_run("the containerd CRI test", &tools) {
+        return;
+    }
+    let archive = pause_archive();
+    let enclave = Enclave::new("containerd");
+    let containerd = Containerd::start(&enclave, PAUSE_IMAGE);
+    let app_archive = enclave.path("/run/app.tar");
+    busybox::write_archive(&app_archive, APP_IMAGE);
+    for archive in [&archive, &app_archive] {
+        containerd.ctr(&["images", "import", &archive.display().to_string()]);
+    }
+    let mut images = containerd.images();
+    for image in [PAUSE_IMAGE, APP_IMAGE] {
+        let status = containerd.call(images.image_status(ImageStatusRequest {
+            image: Some(image_spec(image)),
+            verbose: false,
+        }));
+        assert!(status.image.is_some(), "the CRI does not see {image}");
+    }
+    let events = Events::watch(&containerd, &enclave);
+    let mut cri = containerd.runtime();
+
+    // A pod as a kubelet makes one: the sandbox, then an app container in its namespaces.
+    let sandbox = sandbox_config(&enclave);
+    let pod = run_pod(&containerd, &sandbox);
+    let status = containerd.call(cri.pod_sandbox_status(PodSandboxStatusRequest {
+        pod_sandbox_id: pod.clone(),
+        verbose: true,
+    }));
+    let pause = enclave.proc(verbose_pid(&status.info));
+    assert_is_our_pause_as_pid_1(&pause);
+    let proc_status = fs::read_to_string(pause.join("status")).unwrap();
+    assert_eq!(
+        field(&proc_status, "Uid"),
+        "65535\t65535\t65535\t65535",
+        "the CRI runs the sandbox as the image's user"
+    );
+
+    let app = containerd
+        .call(cri.create_container(CreateContainerRequest {
+            pod_sandbox_id: pod.clone(),
+            config: Some(app_config()),
+            sandbox_config: Some(sandbox.clone()),
+        }))
+        .container_id;
+    containerd.call(cri.start_container(StartContainerRequest {
+        container_id: app.clone(),
+    }));
+    let status = containerd.call(cri.container_status(ContainerStatusRequest {
+        container_id: app.clone(),
+        verbose: true,
+    }));
+    assert_shares_namespaces(&enclave.proc(verbose_pid(&status.info)), &pause);
+    let exec = containerd.call(
+        cri.exec_sync(ExecSyncRequest {
+            container_id: app.clone(),
+            cmd: [busybox::BINARY, "cat", "/proc/1/cmdline"]
+                .map(String::from)
+                .into(),
+            timeout: 10,
+        }),
+    );
+    assert_eq!(exec.exit_code, 0, "{exec:?}");
+    assert_eq!(exec.stdout, b"/pause\0", "the app's PID 1 is not /pause");
+    assert_app_answers_on_the_pods_localhost(&pause);
+
+    // SIGTERM through containerd's task API: pause ends the pod, with status 0, and the
+    // CRI sees the sandbox go NOTREADY; stopping and removing it then cleans up.
+    containerd.ctr(&["tasks", "kill", "--signal", "SIGTERM", &pod]);
+    assert_eq!(events.exit_of(&pod), 0, "pause's exit status after SIGTERM");
+    poll("the CRI to see the sandbox exit", || {
+        let status = containerd.call(cri.pod_sandbox_status(PodSandboxStatusRequest {
+            pod_sandbox_id: pod.clone(),
+            verbose: false,
+        }));
+        (status.status?.state() == PodSandboxState::SandboxNotready).then_some(())
+    });
+    stop_and_remove_pod(&containerd, &pod);
+
+    // StopPodSandbox on a running pod, which is how a kubelet ends one: containerd 1.6
+    // sends the sandbox SIGKILL, never SIGTERM (pkg/cri/server/sandbox_stop.go,
+    // stopSandboxContainer), so pause's status is 128 + 9 whatever pause does.
+    let pod = run_pod(&containerd, &sandbox);
+    stop_and_remove_pod(&containerd, &pod);
+    assert_eq!(events.exit_of(&pod), 128 + 9, "StopPodSandbox's SIGKILL");
+    let left = containerd.call(cri.list_pod_sandbox(ListPodSandboxRequest { filter: None }));
+    assert!(left.items.is_empty(), "{left:?}");
+
+    drop(events);
+    drop(containerd);
+    enclave.close();
+    eprintln!("containerd test: {:.1?}", started.elapsed());
+}
+
+#[test]
+fn podman_pod_runs_our_image_as_its_infra_container() {
+    let started = Instant::now();
+    if !can_run("the podman test", &["podman", "conmon", "runc"]) {
+        return;
+    }
+    let archive = pause_archive();
+    let enclave = Enclave::new("podman");
+    let podman = Podman::new(&enclave);
+    // podman runs inside the enclave: it reads the app's archive at its inner path.
+    busybox::write_archive(&enclave.path("/run/app.tar"), APP_IMAGE);
+    let app_archive = PathBuf::from("/run/app.tar");
+    for (archive, image) in [(archive, PAUSE_IMAGE), (app_archive, APP_IMAGE)] {
+        let loaded = podman.run(&["load", "--input", &archive.display().to_string()]);
+        assert!(
+            loaded.contains(image),
+            "podman load named it otherwise: {loaded}"
+        );
+    }
+
+    let pod = podman.run(&[
+        "pod",
+        "create",
+        "--name=pause-test",
+        "--infra-image",
+        PAUSE_IMAGE,
+        "--infra-command=/pause",
+        "--share=net,ipc,uts,pid",
+        "--network=none",
+        &format!("--cgroup-parent={}", enclave.cgroup_parent),
+    ]);
+    let mut run_app = vec!["run", "--detach", "--pod", &pod, "--name=app", APP_IMAGE];
+    let app_command = app_command();
+    run_app.extend(app_command.iter().map(String::as_str));
+    podman.run(&run_app);
+    let infra = podman.run(&["pod", "inspect", &pod, "--format={{.InfraContainerID}}"]);
+    let infra_pid: u32 = podman
+        .run(&["inspect", &infra, "--format={{.State.Pid}}"])
+        .parse()
+        .unwrap();
+    // (No user check: podman 4.3 runs the infra container as root whatever the image says.)
+    let pause = enclave.proc(infra_pid);
+    assert_is_our_pause_as_pid_1(&pause);
+    let app_pid: u32 = podman
+        .run(&["inspect", "app", "--format={{.State.Pid}}"])
+        .parse()
+        .unwrap();
+    assert_shares_namespaces(&enclave.proc(app_pid), &pause);
+    let cmdline = podman.run(&["exec", "app", busybox::BINARY, "cat", "/proc/1/cmdline"]);
+    assert_eq!(cmdline, "/pause\0", "the app's PID 1 is not /pause");
+    assert_app_answers_on_the_pods_localhost(&pause);
+
+    // podman stops the app, then the infra container, with SIGTERM; pause must exit 0
+    // well within the grace period, after which podman would send SIGKILL (status 137).
+    podman.run(&["pod", "stop", "--time=10", &pod]);
+    let exit = podman.run(&["inspect", &infra, "--format={{.State.ExitCode}}"]);
+    assert_eq!(exit, "0", "the infra container's exit code");
+    podman.run(&["pod", "rm", &pod]);
+
+    enclave.close();
+    eprintln!("podman test: {:.1?}", started.elapsed());
+}
+
+/// Root, the tools, and the CNI plugins; outside CI a missing one skips, in CI it fails.
+fn can_run(test: &str, tools: &[&str]) -> bool {
+    let why = format!("for {test}");
+    privileged(&why)
+        && ["unshare", "nsenter"]
+            .iter()
+            .chain(tools)
+            .all(|tool| have(tool, &why))
+        && have_file("/usr/lib/cni/bridge", "containernetworking-plugins", &why)
+}
+
+/// Like `have`, for a file outside PATH that `package` installs.
+fn have_file(path: &str, package: &str, why: &str) -> bool {
+    let found = Path::new(path).is_file();
+    if !found {
+        assert!(
+            !in_ci(),
+            "{path} is missing (needed {why}); CI must install {package} (`just setup`)"
+        );
+        eprintln!("SKIPPED: {path} is missing (needed {why}); `just setup` installs {package}");
+    }
+    found
+}
+
+fn pause_archive() -> PathBuf {
+    let path = workspace().join("dist/pause-oci.tar");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `just image`",
+        path.display()
+    );
+    path
+}
+
+fn image_spec(image: &str) -> ImageSpec {
+    ImageSpec {
+        image: image.into(),
+        ..Default::default()
+    }
+}
+
+/// Network, PID and IPC namespaces shared by the whole pod, held by the sandbox (pause).
+fn pod_namespaces() -> NamespaceOption {
+    NamespaceOption {
+        network: NamespaceMode::Pod.into(),
+        pid: NamespaceMode::Pod.into(),
+        ipc: NamespaceMode::Pod.into(),
+        ..Default::default()
+    }
+}
+
+fn sandbox_config(enclave: &Enclave) -> PodSandboxConfig {
+    PodSandboxConfig {
+        metadata: Some(PodSandboxMetadata {
+            name: "pause-test".into(),
+            uid: format!("pause-test-{}", std::process::id()),
+            namespace: "default".into(),
+            attempt: 0,
+        }),
+        hostname: "pause-test".into(),
+        linux: Some(LinuxPodSandboxConfig {
+            cgroup_parent: enclave.cgroup_parent.clone(),
+            security_context: Some(LinuxSandboxSecurityContext {
+                namespace_options: Some(pod_namespaces()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A persistent server on the pod's localhost that greets and hangs up.
+fn app_command() -> Vec<String> {
+    [
+        busybox::BINARY,
+        "nc",
+        "-ll",
+        "-p",
+        PORT,
+        "-e",
+        busybox::BINARY,
+        "echo",
+        GREETING,
+    ]
+    .map(String::from)
+    .into()
+}
+
+fn app_config() -> ContainerConfig {
+    ContainerConfig {
+        metadata: Some(ContainerMetadata {
+            name: "app".into(),
+            attempt: 0,
+        }),
+        image: Some(image_spec(APP_IMAGE)),
+        command: app_command(),
+        linux: Some(LinuxContainerConfig {
+            security_context: Some(LinuxContainerSecurityContext {
+                namespace_options: Some(pod_namespaces()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn run_pod(containerd: &Containerd, sandbox: &PodSandboxConfig) -> String {
+    containerd
+        .call(containerd.runtime().run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(sandbox.clone()),
+            runtime_handler: String::new(),
+        }))
+        .pod_sandbox_id
+}
+
+fn stop_and_remove_pod(containerd: &Containerd, pod: &str) {
+    let mut cri = containerd.runtime();
+    containerd.call(cri.stop_pod_sandbox(StopPodSandboxRequest {
+        pod_sandbox_id: pod.into(),
+    }));
+    containerd.call(cri.remove_pod_sandbox(RemovePodSandboxRequest {
+        pod_sandbox_id: pod.into(),
+    }));
+}
+
+/// `proc` (a /proc/PID) runs dist/pause-linux-amd64, byte for byte, as PID 1 of its PID
+/// namespace.
+fn assert_is_our_pause_as_pid_1(proc: &Path) {
+    // The runtime reports the process while it may still be `runc init`, about to exec.
+    poll("the pod's infra process to exec /pause", || {
+        (fs::read_link(proc.join("exe")).ok()? == Path::new("/pause")).then_some(())
+    });
+    let (exe, ours) = (fs::read(proc.join("exe")).unwrap(), AMD64.binary());
+    assert!(
+        exe == fs::read(&ours).unwrap(),
+        "the pod's infra process ({} bytes) is not {} (a stale image? run `just image`)",
+        exe.len(),
+        ours.display()
+    );
+    let status = fs::read_to_string(proc.join("status")).unwrap();
+    assert_eq!(
+        field(&status, "NSpid").split('\t').next_back(),
+        Some("1"),
+        "pause is not PID 1 of the pod"
+    );
+}
+
+/// The process id in a verbose CRI status (`info["info"]`, JSON with a `pid`).
+fn verbose_pid(info: &std::collections::HashMap<String, String>) -> u32 {
+    let json: serde_json::Value = serde_json::from_str(&info["info"]).unwrap();
+    json["pid"].as_u64().expect("pid in the verbose status") as u32
+}
+
+/// The value of `key:` in a /proc/PID/status text.
+fn field<'a>(status: &'a str, key: &str) -> &'a str {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {key} in {status}"))
+        .trim()
+}
+
+fn assert_shares_namespaces(app: &Path, pause: &Path) {
+    for ns in ["net", "ipc", "uts", "pid"] {
+        let path = |proc: &Path| fs::read_link(proc.join("ns").join(ns)).unwrap();
+        assert_eq!(
+            path(app),
+            path(pause),
+            "the app is not in the pod's {ns} namespace"
+        );
+    }
+}
+
+/// Dials 127.0.0.1 from inside the pause's network namespace: the app's server answers
+/// there, so the two share localhost.
+fn assert_app_answers_on_the_pods_localhost(pause: &Path) {
+    let net = pause.join("ns/net");
+    poll("the app to answer on the pod's localhost", || {
+        let out = Command::new("nsenter")
+            .arg(format!("--net={}", net.display()))
+            .args([busybox::BINARY, "nc", "-w", "1", "127.0.0.1", PORT])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (String::from_utf8_lossy(&out.stdout).trim() == GREETING).then_some(())
+    });
+}
+
+/// `ctr events`: containerd's event stream, which carries each task's exit status.
+struct Events {
+    ctr: Child,
+    log: PathBuf,
+}
+
+impl Events {
+    /// Starts `ctr events` and returns once it is subscribed: it has printed an event
+    /// this makes (relabelling the CRI's namespace).
+    fn watch(containerd: &Containerd, enclave: &Enclave) -> Events {
+        let log = enclave.path("/run/events.log");
+        let ctr = containerd
+            .ctr_command(&["events"])
+            .stdout(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let events = Events { ctr, log };
+        let mut probe = 0;
+        poll("`ctr events` to subscribe", || {
+            probe += 1;
+            let label = format!("pause-test-probe={probe}");
+            containerd.ctr(&["namespaces", "label", "k8s.io", &label]);
+            let log = fs::read_to_string(&events.log).unwrap();
+            log.contains(" /namespaces/update ").then_some(())
+        });
+        events
+    }
+
+    /// The exit status of container `id`'s task, once its `/tasks/exit` event is out.
+    fn exit_of(&self, id: &str) -> u32 {
+        poll(&format!("the exit event of {id}"), || {
+            let log = fs::read_to_string(&self.log).unwrap();
+            log.lines().find_map(|line| {
+                let json = line.split_once(" /tasks/exit ")?.1;
+                let event: serde_json::Value = serde_json::from_str(json).unwrap();
+                // ctr prints the event as Go JSON, which leaves out a zero exit_status.
+                (event["container_id"] == id && event["id"] == id)
+                    .then(|| event["exit_status"].as_u64().unwrap_or(0) as u32)
+            })
+        })
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.ctr.kill();
+        let _ = self.ctr.wait();
+    }
+}

@@ -1,0 +1,240 @@
+//! A real containerd (Debian's 1.6, `/usr/bin/containerd`) inside an enclave, and a CRI
+//! client for it: the gRPC API a kubelet speaks, over the daemon's unix socket.
+//!
+//! containerd runs with its usual paths (`/var/lib/containerd`, `/run/containerd`), which
+//! inside the enclave are tmpfs; the host reaches the socket through `/proc/PID/root`.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::TokioIo;
+use k8s_cri::v1::image_service_client::ImageServiceClient;
+use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
+use k8s_cri::v1::{StatusRequest, VersionRequest};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use pause_tests::{only_child, poll};
+use tokio::net::UnixStream;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+use super::enclave::Enclave;
+
+const CONFIG: &str = "/run/containerd-config.toml";
+const SOCKET: &str = "/run/containerd/containerd.sock";
+const LOG: &str = "/run/containerd.log";
+const CNI_CONF_DIR: &str = "/run/cni";
+
+/// The config this test runs containerd with; `{sandbox_image}` is our image. There is no
+/// AppArmor and no systemd here; `restrict_oom_score_adj`: root here lacks
+/// CAP_SYS_RESOURCE, so containerd must not set an oom_score_adj below its own.
+const CONFIG_TEMPLATE: &str = r#"version = 2
+root = "/var/lib/containerd"
+state = "/run/containerd"
+
+[grpc]
+  address = "/run/containerd/containerd.sock"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{sandbox_image}"
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "/run/cni"
+"#;
+
+/// A bridge network with host-local addresses. containerd 1.6 needs a CNI config that
+/// gives the pod an `eth0` (loopback alone is refused); it adds `lo` itself. The bridge
+/// lives in the enclave's network namespace, so neither its name nor the subnet can
+/// collide with the host's or another run's; the name still carries the process id.
+const CNI_TEMPLATE: &str = r#"{
+  "cniVersion": "1.0.0",
+  "name": "pause-test",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "{bridge}",
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.88.0.0/16" }]] }
+    }
+  ]
+}
+"#;
+
+pub struct Containerd {
+    /// `nsenter`, whose only child is containerd.
+    nsenter: Child,
+    daemon: Pid,
+    log: PathBuf,
+    socket: PathBuf,
+    tokio: tokio::runtime::Runtime,
+    channel: Channel,
+}
+
+impl Containerd {
+    /// Starts containerd with `sandbox_image` as the CRI's pause image, and waits until
+    /// its CRI answers.
+    pub fn start(enclave: &Enclave, sandbox_image: &str) -> Containerd {
+        fs::write(
+            enclave.path(CONFIG),
+            CONFIG_TEMPLATE.replace("{sandbox_image}", sandbox_image),
+        )
+        .unwrap();
+        fs::create_dir(enclave.path(CNI_CONF_DIR)).unwrap();
+        let bridge = format!("pause{}", std::process::id());
+        fs::write(
+            enclave.path(&format!("{CNI_CONF_DIR}/10-pause-test.conflist")),
+            CNI_TEMPLATE.replace("{bridge}", &bridge),
+        )
+        .unwrap();
+
+        let log = enclave.path(LOG);
+        let out = File::create(&log).unwrap();
+        let nsenter = enclave
+            .command("containerd")
+            .args(["--config", CONFIG])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("spawn containerd");
+        let daemon = poll("nsenter to start containerd", || {
+            only_child(Pid::from_raw(nsenter.id() as i32))
+        });
+        let socket = enclave.path(SOCKET);
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let channel = connect(&tokio, &socket);
+        let mut containerd = Containerd {
+            nsenter,
+            daemon,
+            log,
+            socket,
+            tokio,
+            channel,
+        };
+        // The socket and then the CRI plugin come up a little after the daemon starts:
+        // wait as a kubelet does, until the CRI's Status says the runtime and the network
+        // (the CNI config) are ready.
+        let mut cri = containerd.runtime();
+        poll("the CRI to report the runtime and network ready", || {
+            if let Some(status) = containerd.nsenter.try_wait().unwrap() {
+                panic!("containerd exited ({status})\n{}", tail(&containerd.log));
+            }
+            let status = containerd
+                .tokio
+                .block_on(cri.status(StatusRequest { verbose: false }))
+                .ok()?
+                .into_inner()
+                .status?;
+            let ready = |kind: &str| {
+                status
+                    .conditions
+                    .iter()
+                    .any(|c| c.r#type == kind && c.status)
+            };
+            (ready("RuntimeReady") && ready("NetworkReady")).then_some(())
+        });
+        let version = containerd.call(cri.version(VersionRequest::default()));
+        eprintln!(
+            "{} {} (CRI {})",
+            version.runtime_name, version.runtime_version, version.runtime_api_version
+        );
+        containerd
+    }
+
+    pub fn runtime(&self) -> RuntimeServiceClient<Channel> {
+        RuntimeServiceClient::new(self.channel.clone())
+    }
+
+    pub fn images(&self) -> ImageServiceClient<Channel> {
+        ImageServiceClient::new(self.channel.clone())
+    }
+
+    /// Runs one CRI call to completion; a gRPC error fails the test. (A failing test
+    /// prints the end of containerd's log when the daemon is dropped.)
+    pub fn call<T>(
+        &self,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> T {
+        match self.tokio.block_on(call) {
+            Ok(response) => response.into_inner(),
+            Err(status) => panic!("CRI call failed: {status}"),
+        }
+    }
+
+    /// `ctr` on this daemon, in the CRI's namespace; fails the test unless it succeeds.
+    pub fn ctr(&self, args: &[&str]) -> String {
+        let out = self.ctr_command(args).output().expect("run ctr");
+        assert!(
+            out.status.success(),
+            "ctr {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn ctr_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("ctr");
+        cmd.arg("--address")
+            .arg(&self.socket)
+            .args(["--namespace", "k8s.io"])
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+}
+
+impl Drop for Containerd {
+    /// SIGTERM, as a service manager would stop it; SIGKILL if it hangs. Whatever it
+    /// leaves (shims, containers) dies with the enclave.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", tail(&self.log));
+        }
+        if self.nsenter.try_wait().ok().flatten().is_none() {
+            let _ = kill(self.daemon, Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.nsenter.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    let _ = kill(self.daemon, Signal::SIGKILL);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let _ = self.nsenter.wait();
+    }
+}
+
+/// A channel to the socket that connects on first use (and reconnects after a failure),
+/// so calls can be retried until the daemon listens. It spawns its worker task, so it is
+/// made inside `tokio`.
+fn connect(tokio: &tokio::runtime::Runtime, socket: &Path) -> Channel {
+    let path = socket.to_path_buf();
+    let connector = tower::service_fn(move |_: Uri| {
+        let path = path.clone();
+        async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
+    });
+    let _runtime = tokio.enter();
+    // The URI is required but unused: the connector always dials the socket.
+    Endpoint::from_static("http://localhost").connect_with_connector_lazy(connector)
+}
+
+/// The end of containerd's log, for failure messages.
+fn tail(log: &Path) -> String {
+    let log = fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+    format!("--- last lines of containerd's log ---\n{tail}")
+}
