@@ -64,20 +64,29 @@ setup:
     rustup target add "${targets[@]}"
     rustup component add llvm-tools clippy rustfmt
 
-# Regenerate the README's measured blocks (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`).
+# Regenerate the README's measured blocks (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`):
+# the per-arch sizes from dist/ and the linked ELF files, and bench/summary.md when present.
 readme: dist
     #!/usr/bin/env bash
     set -euo pipefail
-    table="| arch | bytes |"$'\n'"|---|---:|"
+    table="| arch | file bytes | headers and padding | code | read-only data |"
+    table+=$'\n'"|---|---:|---:|---:|---:|"
     for pair in {{arches}}; do
-        arch=${pair%%:*}
-        table+=$'\n'"| $arch | $(stat -c %s "dist/pause-linux-$arch") |"
+        arch=${pair%%:*} target=${pair#*:}
+        file=$(stat -c %s "dist/pause-linux-$arch")
+        read -r code data < <("{{llvm_bin}}/llvm-size" -A "target/$target/release/pause" |
+            awk '$1 == ".text" { t = $2 } $1 == ".rodata" { r = $2 } END { print t, r }')
+        table+=$'\n'"| $arch | $file | $((file - code - data)) | $code | $data |"
     done
-    BLOCK=sizes TEXT="$table" awk '
-        $0 == "<!-- " ENVIRON["BLOCK"] ":begin -->" { print; print ENVIRON["TEXT"]; skip = 1; next }
-        $0 == "<!-- " ENVIRON["BLOCK"] ":end -->" { skip = 0 }
-        !skip' README.md > README.md.new
-    mv README.md.new README.md
+    splice() {
+        BLOCK=$1 TEXT=$2 awk '
+            $0 == "<!-- " ENVIRON["BLOCK"] ":begin -->" { print; print ENVIRON["TEXT"]; skip = 1; next }
+            $0 == "<!-- " ENVIRON["BLOCK"] ":end -->" { skip = 0 }
+            !skip' README.md > README.md.new
+        mv README.md.new README.md
+    }
+    splice sizes "$table"
+    if [[ -f bench/summary.md ]]; then splice bench "$(cat bench/summary.md)"; fi
 
 # The multi-arch OCI image, without Docker: dist/oci (layout) and dist/pause-oci.tar.
 image: dist
