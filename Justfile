@@ -51,7 +51,8 @@ setup:
     # runc stays explicit: with --no-install-recommends podman would settle for crun alone.
     # protobuf-compiler: k8s-cri's build script generates the CRI client with protoc.
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
-          runc crun podman containerd containernetworking-plugins protobuf-compiler)
+          runc crun podman containerd containernetworking-plugins protobuf-compiler
+          gcc musl-tools catatonit tini dumb-init)
     missing=()
     for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if ((${#missing[@]})); then
@@ -96,6 +97,8 @@ image: dist
 test-k8s: image
     cargo test -p pause-tests --test k8s -- --test-threads=1
 
-# Measure pause against its peers: bench/results.md, bench/chart.svg, then the README.
+# Measure pause against its peers: bench/results.md, bench/chart.svg, bench/summary.md,
+# then the README's figures from them.
 bench: image
     cargo run --quiet --release -p pause-tools -- bench
+    just readme
