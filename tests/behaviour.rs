@@ -6,6 +6,7 @@ use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::Signal;
 use pause_tests::*;
+use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 
 /// The tests share the workspace version with the binary.
 fn version_line() -> String {
@@ -85,10 +86,7 @@ fn survives_other_signals(arch: &'static Arch) {
     }
     // Still alive and blocked again after all of them: the loop went round.
     pause.wait_blocked();
-    pause.signal(Signal::SIGTERM);
-    let out = pause.wait();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(out.stderr, format!("{WARNING}{TERMINATED}"));
+    pause.terminate(&format!("{WARNING}{TERMINATED}"));
 }
 
 /// A closed stderr, or one that is full, makes the writes fail and changes nothing else.
@@ -127,17 +125,10 @@ fn handler_failure_exit_codes(arch: &'static Arch) {
         return;
     }
     for (signo, code) in [(2, 1), (15, 2), (17, 3)] {
-        let filter = deny_sigaction(signo);
-        let out = Pause::start_with(arch, &[], &[], |cmd| {
-            // SAFETY: the closure runs between fork and exec and only makes the two
-            // syscalls of apply_filter (prctl, seccomp); it allocates only on failure.
-            unsafe {
-                cmd.pre_exec(move || {
-                    seccompiler::apply_filter(&filter).map_err(std::io::Error::other)
-                });
-            }
-        })
-        .wait();
+        let arg0 = SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, signo);
+        let rule = SeccompRule::new(vec![arg0.unwrap()]).unwrap();
+        let filter = refusing([(syscalls::Sysno::rt_sigaction, vec![rule])]);
+        let out = Pause::start_filtered(arch, filter).wait();
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -145,25 +136,6 @@ fn handler_failure_exit_codes(arch: &'static Arch) {
         );
         assert_eq!(out.stderr, WARNING);
     }
-}
-
-/// A filter under which rt_sigaction(signo, ...) fails with EPERM and all else is allowed.
-fn deny_sigaction(signo: u64) -> seccompiler::BpfProgram {
-    use seccompiler::*;
-    let nr = syscalls::Sysno::rt_sigaction.id().into();
-    let arg0 = SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, signo).unwrap();
-    let rules = [(nr, vec![SeccompRule::new(vec![arg0]).unwrap()])]
-        .into_iter()
-        .collect();
-    let arch = std::env::consts::ARCH.try_into().unwrap();
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(nix::libc::EPERM as u32),
-        arch,
-    )
-    .unwrap();
-    filter.try_into().unwrap()
 }
 
 per_arch!(
@@ -200,8 +172,5 @@ fn empty_argv() {
         cmdline.is_empty() || cmdline == b"\0",
         "argv should be empty, cmdline {cmdline:?}"
     );
-    pause.signal(Signal::SIGTERM);
-    let out = pause.wait();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(out.stderr, format!("{WARNING}{TERMINATED}"));
+    pause.terminate(&format!("{WARNING}{TERMINATED}"));
 }

@@ -14,7 +14,7 @@ mod podman;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use k8s_cri::v1::{
@@ -25,7 +25,7 @@ use k8s_cri::v1::{
     PodSandboxState, PodSandboxStatusRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
     StartContainerRequest, StopPodSandboxRequest,
 };
-use pause_tests::{AMD64, have, in_ci, poll, privileged, workspace};
+use pause_tests::{AMD64, Reaped, have, have_file, poll, privileged, status_value, workspace};
 
 use containerd::Containerd;
 use enclave::Enclave;
@@ -75,7 +75,7 @@ fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     assert_is_our_pause_as_pid_1(&pause);
     let proc_status = fs::read_to_string(pause.join("status")).unwrap();
     assert_eq!(
-        field(&proc_status, "Uid"),
+        status_value(&proc_status, "Uid"),
         "65535\t65535\t65535\t65535",
         "the CRI runs the sandbox as the image's user"
     );
@@ -210,19 +210,6 @@ fn can_run(test: &str, tools: &[&str]) -> bool {
         && have_file("/usr/lib/cni/bridge", "containernetworking-plugins", &why)
 }
 
-/// Like `have`, for a file outside PATH that `package` installs.
-fn have_file(path: &str, package: &str, why: &str) -> bool {
-    let found = Path::new(path).is_file();
-    if !found {
-        assert!(
-            !in_ci(),
-            "{path} is missing (needed {why}); CI must install {package} (`just setup`)"
-        );
-        eprintln!("SKIPPED: {path} is missing (needed {why}); `just setup` installs {package}");
-    }
-    found
-}
-
 fn pause_archive() -> PathBuf {
     let path = workspace().join("dist/pause-oci.tar");
     assert!(
@@ -342,7 +329,7 @@ fn assert_is_our_pause_as_pid_1(proc: &Path) {
     );
     let status = fs::read_to_string(proc.join("status")).unwrap();
     assert_eq!(
-        field(&status, "NSpid").split('\t').next_back(),
+        status_value(&status, "NSpid").split('\t').next_back(),
         Some("1"),
         "pause is not PID 1 of the pod"
     );
@@ -352,15 +339,6 @@ fn assert_is_our_pause_as_pid_1(proc: &Path) {
 fn verbose_pid(info: &std::collections::HashMap<String, String>) -> u32 {
     let json: serde_json::Value = serde_json::from_str(&info["info"]).unwrap();
     json["pid"].as_u64().expect("pid in the verbose status") as u32
-}
-
-/// The value of `key:` in a /proc/PID/status text.
-fn field<'a>(status: &'a str, key: &str) -> &'a str {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .unwrap_or_else(|| panic!("no {key} in {status}"))
-        .trim()
 }
 
 fn assert_shares_namespaces(app: &Path, pause: &Path) {
@@ -391,7 +369,7 @@ fn assert_app_answers_on_the_pods_localhost(pause: &Path) {
 
 /// `ctr events`: containerd's event stream, which carries each task's exit status.
 struct Events {
-    ctr: Child,
+    _ctr: Reaped,
     log: PathBuf,
 }
 
@@ -400,12 +378,12 @@ impl Events {
     /// this makes (relabelling the CRI's namespace).
     fn watch(containerd: &Containerd, enclave: &Enclave) -> Events {
         let log = enclave.path("/run/events.log");
-        let ctr = containerd
-            .ctr_command(&["events"])
-            .stdout(fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let events = Events { ctr, log };
+        let ctr = Reaped::spawn(
+            containerd
+                .ctr_command(&["events"])
+                .stdout(fs::File::create(&log).unwrap()),
+        );
+        let events = Events { _ctr: ctr, log };
         let mut probe = 0;
         poll("`ctr events` to subscribe", || {
             probe += 1;
@@ -429,12 +407,5 @@ impl Events {
                     .then(|| event["exit_status"].as_u64().unwrap_or(0) as u32)
             })
         })
-    }
-}
-
-impl Drop for Events {
-    fn drop(&mut self) {
-        let _ = self.ctr.kill();
-        let _ = self.ctr.wait();
     }
 }

@@ -1,11 +1,14 @@
-//! The std harness's shared parts: the architectures under test, how to run a dist/ binary
-//! natively or under qemu-user, and deadline-bounded waiting on real processes.
+//! The std harness's shared parts, each in one place: the architectures under test; when a
+//! test may skip; running a dist/ binary natively, under qemu-user or under a tracer, with
+//! deadline-bounded waits; pause as PID 1 of a pod, with orphans to reap; and reading the
+//! kernel's view of a process in /proc.
 //!
 //! Every test runs the release binaries in `dist/` (built by `just dist`), so what is tested
 //! is what ships.
 
-use std::fs;
-use std::io::Read;
+use std::fmt::Display;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
@@ -13,9 +16,15 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, SeccompRule};
+use tempfile::TempDir;
 
-/// How long any single wait in the suite may take before it counts as a hang.
-pub const DEADLINE: Duration = Duration::from_secs(20);
+/// What pause writes, byte for byte as pause.c does.
+pub const WARNING: &str = "Warning: pause should be the first process\n";
+pub const TERMINATED: &str = "Shutting down, got signal: Terminated\n";
+pub const INTERRUPT: &str = "Shutting down, got signal: Interrupt\n";
+
+// ---- The architectures ----
 
 /// One architecture pause ships for.
 pub struct Arch {
@@ -157,42 +166,6 @@ macro_rules! per_arch {
     };
 }
 
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether `tool` is on PATH. Outside CI a missing tool skips the calling test, with the
-/// reason printed; under CI=true it fails it.
-pub fn have(tool: &str, why: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    if !found {
-        assert!(
-            !in_ci(),
-            "{tool} is missing (needed {why}); CI must install it (`just setup`)"
-        );
-        eprintln!("SKIPPED: {tool} is not installed (needed {why}); `just setup` installs it");
-    }
-    found
-}
-
-/// Whether this process may create namespaces (root, or the capabilities for it).
-pub fn privileged(why: &str) -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    if !root {
-        assert!(!in_ci(), "CI must run as root ({why})");
-        eprintln!("SKIPPED: not root (needed {why})");
-    }
-    root
-}
-
 impl Arch {
     pub fn binary(&self) -> PathBuf {
         let path = workspace()
@@ -229,11 +202,85 @@ impl Arch {
     }
 }
 
-pub fn command(argv: &[String]) -> Command {
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]);
-    cmd
+/// The `pub mod nr` of this arch's file in arch/, as (lower-case name, number) pairs: the
+/// system calls pause makes there. Every line in it must read `pub const NAME: usize = N;`,
+/// so that no entry can be overlooked.
+pub fn nr_table(arch: &Arch) -> Vec<(String, i64)> {
+    let file = arch.arch_file;
+    let source = fs::read_to_string(workspace().join("arch").join(file)).unwrap();
+    let block = source.split("pub mod nr {").nth(1);
+    let block = block.unwrap_or_else(|| panic!("{file}: no `pub mod nr`"));
+    let block = block.split('}').next().unwrap();
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let decl = line
+                .strip_prefix("pub const ")
+                .and_then(|d| d.strip_suffix(';'))
+                .and_then(|d| d.split_once(": usize = "));
+            let (name, value) =
+                decl.unwrap_or_else(|| panic!("{file}: not `pub const NAME: usize = N;`: {line}"));
+            let value = value
+                .parse()
+                .unwrap_or_else(|e| panic!("{file}: {line}: {e}"));
+            (name.to_lowercase(), value)
+        })
+        .collect()
 }
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+// ---- When a test may skip ----
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The one rule for what a test needs from the machine: when `found` is false the calling
+/// test skips outside CI, saying `missing`, and fails under CI=true, where `just setup` has
+/// installed everything and the suite runs as root.
+pub fn available(found: bool, missing: impl Display) -> bool {
+    if !found {
+        assert!(!in_ci(), "{missing}: CI must provide it");
+        eprintln!("SKIPPED: {missing}");
+    }
+    found
+}
+
+/// Whether `tool` is on PATH (see `available`).
+pub fn have(tool: &str, why: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    let missing = format_args!("{tool} is not installed (needed {why}); `just setup` installs it");
+    available(found, missing)
+}
+
+/// Like `have`, for a file outside PATH that the Debian package `package` installs.
+pub fn have_file(path: &str, package: &str, why: &str) -> bool {
+    let found = Path::new(path).is_file();
+    let missing = format_args!("{path} is missing (needed {why}); `just setup` installs {package}");
+    available(found, missing)
+}
+
+/// Whether this process may create namespaces and run containers: root (see `available`).
+pub fn privileged(why: &str) -> bool {
+    available(
+        nix::unistd::geteuid().is_root(),
+        format_args!("not root (needed {why})"),
+    )
+}
+
+// ---- Processes and deadlines ----
+
+/// How long any single wait in the suite may take before it counts as a hang.
+pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// Polls `done` until it returns `Some` or the deadline passes.
 pub fn poll<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
@@ -250,24 +297,72 @@ pub fn poll<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// A child process killed and reaped when dropped, so a hung one does not outlive its test.
+pub struct Reaped(pub Child);
+
+impl Reaped {
+    pub fn spawn(cmd: &mut Command) -> Reaped {
+        Reaped(cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}")))
+    }
+
+    /// Waits, within the deadline, for it to exit.
+    pub fn wait(&mut self, what: &str) -> ExitStatus {
+        poll(what, || self.0.try_wait().unwrap())
+    }
+
+    /// Waits, within the deadline, for it to exit, then collects what it printed: a few
+    /// lines at most, which its pipes hold until then.
+    pub fn output(mut self, what: &str) -> std::process::Output {
+        let status = self.wait(what);
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        if let Some(pipe) = &mut self.0.stdout {
+            pipe.read_to_end(&mut stdout).unwrap();
+        }
+        if let Some(pipe) = &mut self.0.stderr {
+            pipe.read_to_end(&mut stderr).unwrap();
+        }
+        std::process::Output {
+            status,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `cmd`, stdin closed, to its end within the deadline.
+pub fn finish(cmd: &mut Command, what: &str) -> ExitStatus {
+    Reaped::spawn(cmd.stdin(Stdio::null())).wait(what)
+}
+
+// ---- Running pause ----
+
 /// What a finished process left.
 #[derive(Debug)]
 pub struct Output {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
-    /// qemu's -strace log (foreign architectures; empty when native).
+    /// The tracer's log (see `Pause::trace`); empty when untraced.
     pub trace: String,
 }
 
 /// A running pause (or the wrapper that runs it), killed when dropped.
 pub struct Pause {
-    child: Option<Child>,
+    child: Option<Reaped>,
     /// The process that executes pause's code: pause itself, or qemu running it.
     pub pid: Pid,
     arch: &'static Arch,
+    /// Whether a tracer writes each call to `log` as it is entered: qemu, or strace.
+    traced: bool,
     log: PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: TempDir,
 }
 
 impl Pause {
@@ -277,35 +372,93 @@ impl Pause {
     }
 
     /// Starts `wrapper ++ pause-argv`, after `setup` adjusts the command. When the wrapper
-    /// forks (unshare --fork), `pid` is found as the wrapper's only child.
+    /// forks (unshare --fork, strace), `pid` is found as the wrapper's only child.
     pub fn start_with(
         arch: &'static Arch,
         args: &[&str],
         wrapper: &[&str],
         setup: impl FnOnce(&mut Command),
     ) -> Pause {
+        Self::launch(
+            arch,
+            args,
+            |_| wrapper.iter().map(|s| s.to_string()).collect(),
+            setup,
+        )
+    }
+
+    /// Starts pause under a tracer whose log `trace` reads while it runs: qemu's own
+    /// -strace for foreign architectures, strace natively (which must be installed).
+    pub fn start_traced(arch: &'static Arch, args: &[&str]) -> Pause {
+        let strace = |log: &Path| match arch.qemu {
+            Some(_) => vec![],
+            None => [
+                "strace",
+                "-s",
+                "256",
+                "-o",
+                &log.display().to_string(),
+                "--",
+            ]
+            .map(String::from)
+            .into(),
+        };
+        Self::launch(arch, args, strace, |_| {})
+    }
+
+    /// Starts pause under seccomp `filter` (from `refusing`), installed between fork and
+    /// exec. Under qemu the filter sees qemu's host calls, not the guest's.
+    pub fn start_filtered(arch: &'static Arch, filter: BpfProgram) -> Pause {
+        Self::start_with(arch, &[], &[], |cmd| {
+            let apply = move || seccompiler::apply_filter(&filter).map_err(std::io::Error::other);
+            // SAFETY: the closure runs between fork and exec and only makes the two syscalls
+            // of apply_filter (prctl, seccomp); it allocates only on failure.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(cmd, apply);
+            }
+        })
+    }
+
+    /// `wrapper` gets the path of the log that `trace` reads.
+    fn launch(
+        arch: &'static Arch,
+        args: &[&str],
+        wrapper: impl FnOnce(&Path) -> Vec<String>,
+        setup: impl FnOnce(&mut Command),
+    ) -> Pause {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("qemu-strace.log");
-        let mut argv: Vec<String> = wrapper.iter().map(|s| s.to_string()).collect();
+        let log = dir.path().join("trace.log");
+        let mut argv = wrapper(&log);
+        let wrapped_by = |program: &str| argv.first().is_some_and(|p| p == program);
+        let forks = wrapped_by("unshare") || wrapped_by("strace");
+        let traced = wrapped_by("strace") || arch.qemu.is_some();
         argv.extend(arch.argv(&log, args));
-        let mut cmd = command(&argv);
-        cmd.stdin(Stdio::null())
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         setup(&mut cmd);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {argv:?}: {e}"));
-        let outer = Pid::from_raw(child.id() as i32);
-        let pid = if wrapper.first() == Some(&"unshare") {
-            poll("unshare to fork pause", || only_child(outer))
-        } else {
-            outer
+        let child = Reaped::spawn(&mut cmd);
+        let outer = Pid::from_raw(child.0.id() as i32);
+        // A forking wrapper's child is pause once it runs pause's program; until then it may
+        // be the wrapper's own fork, or a probe (strace forks test children at start).
+        let program = arch.qemu.map_or_else(|| arch.binary(), PathBuf::from);
+        let runs_pause = |pid: &Pid| {
+            let exe = fs::read_link(format!("/proc/{pid}/exe"));
+            exe.is_ok_and(|e| e.file_name() == program.file_name())
+        };
+        let pid = match forks {
+            true => poll(&format!("{} to start pause", argv[0]), || {
+                only_child(outer).filter(runs_pause)
+            }),
+            false => outer,
         };
         Pause {
             child: Some(child),
             pid,
             arch,
+            traced,
             log,
             _dir: dir,
         }
@@ -313,62 +466,61 @@ impl Pause {
 
     /// Waits until pause sleeps in its blocking call: every handler is installed then.
     pub fn wait_blocked(&self) {
-        let what = format!("pid {} to block in {}", self.pid, self.arch.block);
-        match self.arch.qemu {
-            // qemu logs each guest syscall as it is entered.
-            Some(_) => poll(&what, || {
-                let log = fs::read_to_string(&self.log).unwrap_or_default();
-                log.lines()
-                    .any(|l| l.contains(&format!(" {}(", self.arch.block)))
-                    .then_some(())
-            }),
-            None => {
-                let nr = (self.arch.sysno)(self.arch.block).unwrap().to_string();
-                let file = format!("/proc/{}/syscall", self.pid);
-                poll(&what, || {
-                    let now = fs::read_to_string(&file).unwrap_or_default();
-                    (now.split(' ').next() == Some(nr.as_str())).then_some(())
-                })
-            }
+        match self.traced {
+            true => self.wait_for_call(self.arch.block),
+            false => wait_blocked(self.pid, self.arch),
         }
+    }
+
+    /// Waits, within the deadline, until the tracer has seen pause enter `call`.
+    pub fn wait_for_call(&self, call: &str) {
+        assert!(self.traced, "pause was started without a tracer");
+        poll(&format!("pid {} to call {call}", self.pid), || {
+            trace_calls(&self.trace())
+                .iter()
+                .any(|c| c == call)
+                .then_some(())
+        });
+    }
+
+    /// The tracer's log so far (see `trace_calls`): qemu's -strace under qemu, strace's when
+    /// started with `start_traced`; empty otherwise.
+    pub fn trace(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn signal(&self, sig: Signal) {
         kill(self.pid, sig).unwrap();
     }
 
-    fn qemu_log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
     /// Waits, within the deadline, for the process this handle started to exit.
     pub fn wait(mut self) -> Output {
-        let mut child = self.child.take().unwrap();
-        let status = poll("pause to exit", || child.try_wait().unwrap());
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        if let Some(mut s) = child.stdout.take() {
-            s.read_to_string(&mut stdout).unwrap();
-        }
-        if let Some(mut s) = child.stderr.take() {
-            s.read_to_string(&mut stderr).unwrap();
-        }
-        let trace = self.qemu_log();
+        let out = self.child.take().unwrap().output("pause to exit");
         Output {
-            status,
-            stdout,
-            stderr,
-            trace,
+            status: out.status,
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+            trace: self.trace(),
         }
+    }
+
+    /// SIGTERM, then waits: pause must exit 0, having written exactly `stderr`.
+    pub fn terminate(self, stderr: &str) -> Output {
+        self.signal(Signal::SIGTERM);
+        let out = self.wait();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(out.stderr, stderr, "{out:?}");
+        out
     }
 }
 
 impl Drop for Pause {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Some(child) = self.child.take() {
+            // Under a forking wrapper pause is a grandchild: killing the wrapper would
+            // leave it running.
             let _ = kill(self.pid, Signal::SIGKILL);
-            let _ = child.kill();
-            let _ = child.wait();
+            drop(child);
         }
     }
 }
@@ -377,6 +529,128 @@ impl Drop for Pause {
 pub fn run(arch: &'static Arch, args: &[&str]) -> Output {
     Pause::start(arch, args).wait()
 }
+
+/// A seccomp filter for this host under which each call in `rules` fails with EPERM (when
+/// one of its rules matches; always, for none) and every other call is allowed.
+pub fn refusing(
+    rules: impl IntoIterator<Item = (syscalls::Sysno, Vec<SeccompRule>)>,
+) -> BpfProgram {
+    let rules = rules.into_iter().map(|(call, r)| (call.id().into(), r));
+    let arch = std::env::consts::ARCH.try_into().unwrap();
+    let errno = SeccompAction::Errno(nix::libc::EPERM as u32);
+    let filter = SeccompFilter::new(rules.collect(), SeccompAction::Allow, errno, arch).unwrap();
+    filter.try_into().unwrap()
+}
+
+/// The names of the system calls in a tracer's log, in order: strace writes
+/// `name(args) = result`, qemu `pid name(args) = result`; the last may still be under way.
+pub fn trace_calls(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
+        .filter_map(|l| Some(l.split('(').next()?.rsplit(' ').next()?.to_string()))
+        .collect()
+}
+
+// ---- pause as PID 1 of a pod ----
+
+/// Fresh PID, network, IPC and UTS namespaces, as in a pod, with /proc to match.
+const POD: &[&str] = &[
+    "unshare",
+    "--pid",
+    "--net",
+    "--ipc",
+    "--uts",
+    "--fork",
+    "--mount-proc",
+];
+
+/// Whether `Pause::start_pod` can run here: root, unshare, and the arch (see `available`).
+pub fn can_run_pod(arch: &Arch) -> bool {
+    privileged("to create namespaces") && have("unshare", "to create namespaces") && arch.runnable()
+}
+
+impl Pause {
+    /// Starts pause as PID 1 of a pod of its own (check `can_run_pod` first).
+    pub fn start_pod(arch: &'static Arch) -> Pause {
+        Self::start_with(arch, &[], POD, |_| {})
+    }
+}
+
+/// A FIFO made at `path` and held open here for reading and writing: opening it elsewhere
+/// never blocks, and no line written is lost before a reader has it open.
+pub fn held_fifo(path: &Path) -> File {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap()
+}
+
+/// `n` processes orphaned to pause, each blocked reading one line from a `held_fifo`.
+/// Dropping this closes it: an orphan still waiting then reads EOF and exits.
+pub struct Orphans {
+    release: File,
+    n: usize,
+    parent: Pid,
+    _dir: Option<TempDir>,
+}
+
+impl Orphans {
+    /// Made by `nsenter` (which must be installed) in the PID namespace of `pause`, started
+    /// with `Pause::start_pod`.
+    pub fn make(pause: &Pause, n: usize) -> Orphans {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("release");
+        let release = held_fifo(&fifo);
+        let mut orphans = Orphans::adopt(pause.pid, n, release, |script| {
+            let status = finish(
+                Command::new("nsenter")
+                    .args(["--target", &pause.pid.to_string(), "--pid", "--"])
+                    .args(["sh", "-c", script, "sh"])
+                    .arg(&fifo),
+                "the orphan maker to exit",
+            );
+            assert!(status.success(), "orphan maker: {status}");
+        });
+        orphans._dir = Some(dir);
+        orphans
+    }
+
+    /// Made by `make`, which runs `script` as `sh -c SCRIPT sh FIFO`, FIFO being where
+    /// `release` (a `held_fifo`) is seen there. Once they are `n`, all of them children of
+    /// `parent` (pause), they are its orphans.
+    pub fn adopt(parent: Pid, n: usize, release: File, make: impl FnOnce(&str)) -> Orphans {
+        // Each reader runs in the background; the shell then exits and leaves them to the
+        // kernel, which re-parents them to the PID namespace's init.
+        make(&format!(
+            "i=0; while [ $i -lt {n} ]; do read _ < \"$1\" & i=$((i+1)); done"
+        ));
+        poll("the orphans to be re-parented to pause", || {
+            (children(parent).len() == n).then_some(())
+        });
+        Orphans {
+            release,
+            n,
+            parent,
+            _dir: None,
+        }
+    }
+
+    /// One line each: they all exit at once.
+    pub fn release(&mut self) {
+        self.release.write_all(&vec![b'\n'; self.n]).unwrap();
+    }
+
+    /// Waits, within the deadline, until pause has reaped every one of them.
+    pub fn wait_reaped(&self) {
+        poll("pause to reap every orphan", || {
+            children(self.parent).is_empty().then_some(())
+        });
+    }
+}
+
+// ---- A process as /proc shows it ----
 
 /// The only child of `pid`, once it has exactly one.
 pub fn only_child(pid: Pid) -> Option<Pid> {
@@ -395,24 +669,57 @@ pub fn children(pid: Pid) -> Vec<Pid> {
         .collect()
 }
 
-fn ppid(pid: Pid) -> Option<Pid> {
+/// /proc/PID/stat after the command name: space-separated fields, the state letter first,
+/// then the parent; `None` once `pid` is gone.
+pub fn stat(pid: Pid) -> Option<String> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(1)?.parse().ok().map(Pid::from_raw)
+    Some(stat[stat.rfind(')')? + 2..].to_string())
 }
 
-/// The syscall names in a qemu -strace log, in order.
-pub fn qemu_syscalls(log: &str) -> Vec<String> {
-    log.lines()
-        .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
-        .filter_map(|l| {
-            let call = l.split_once(' ')?.1;
-            Some(call.split('(').next()?.to_string())
-        })
-        .collect()
+fn ppid(pid: Pid) -> Option<Pid> {
+    stat(pid)?
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()
+        .map(Pid::from_raw)
 }
 
-pub const WARNING: &str = "Warning: pause should be the first process\n";
-pub const TERMINATED: &str = "Shutting down, got signal: Terminated\n";
-pub const INTERRUPT: &str = "Shutting down, got signal: Interrupt\n";
+/// R, S, T, Z...: the state of `pid`, which must exist (a zombie does).
+pub fn state(pid: Pid) -> char {
+    let stat = stat(pid).unwrap_or_else(|| panic!("pid {pid} is gone"));
+    stat.chars().next().unwrap()
+}
+
+/// Field `name` of /proc/PID/status: "Uid" gives "65535\t65535\t65535\t65535".
+pub fn status_field(pid: Pid, name: &str) -> String {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status_value(&status, name).to_string()
+}
+
+/// Field `name` of a /proc/PID/status text (one read by another path).
+pub fn status_value<'a>(status: &'a str, name: &str) -> &'a str {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {name} in {status}"))
+        .trim()
+}
+
+/// Whether `pid`, running natively, is inside `arch`'s blocking call now: the first field
+/// of /proc/PID/syscall is the number of the call a sleeping process is in. (Under qemu it
+/// would be one of qemu's own host calls.)
+pub fn in_blocking_call(pid: Pid, arch: &Arch) -> bool {
+    let nr = (arch.sysno)(arch.block).unwrap().to_string();
+    let now = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+    now.split(' ').next() == Some(nr.as_str())
+}
+
+/// Waits until `pid`, running natively, sleeps in `arch`'s blocking call: every handler is
+/// installed then.
+pub fn wait_blocked(pid: Pid, arch: &Arch) {
+    poll(&format!("pid {pid} to block in {}", arch.block), || {
+        in_blocking_call(pid, arch).then_some(())
+    });
+}

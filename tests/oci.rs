@@ -1,18 +1,21 @@
 //! OCI runtimes (runc, crun) driven as a CRI runtime drives them: bundles unpacked from the
 //! shipped image or made from busybox, containers on a private state dir, every one deleted
-//! when its handle is dropped.
+//! when its handle is dropped; the sandbox settings a CRI runtime gives pause; one test per
+//! runtime.
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nix::unistd::Pid;
-use oci_spec::runtime::{ContainerState, Spec, State};
-use pause_tests::{have, poll, privileged, workspace};
+use oci_spec::runtime::{
+    Capabilities, ContainerState, LinuxCapabilitiesBuilder, LinuxSeccomp, Spec, State,
+};
+use pause_tests::{AMD64, Reaped, have, poll, privileged, status_field, workspace};
 use tempfile::TempDir;
 
 #[derive(Clone, Copy, Debug)]
@@ -72,16 +75,14 @@ impl Runtime {
 
     /// Runs `runtime ARGS` to the end, within the deadline.
     pub fn output(&self, args: &[&str]) -> Output {
-        let child = self
-            .command()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let what = format!("{} {args:?}", self.kind.name());
-        finish(Reaped(child), &what)
+        let child = Reaped::spawn(
+            self.command()
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
+        child.output(&format!("{} {args:?}", self.kind.name()))
     }
 
     /// Runs `runtime ARGS`, which must succeed; returns its stdout.
@@ -113,16 +114,15 @@ impl Runtime {
     /// outlives it, so that is a file, not a pipe whose end would never come.
     pub fn exec_detached(&self, id: &str, argv: &[&str]) {
         let mut log = tempfile::tempfile().unwrap();
-        let child = self
-            .command()
-            .args([&["exec", "--detach", id], argv].concat())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log.try_clone().unwrap())
-            .spawn()
-            .unwrap();
+        let mut child = Reaped::spawn(
+            self.command()
+                .args([&["exec", "--detach", id], argv].concat())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log.try_clone().unwrap()),
+        );
         let what = format!("{} exec --detach {id} {argv:?}", self.kind.name());
-        let status = finish(Reaped(child), &what).status;
+        let status = child.wait(&what);
         let mut said = String::new();
         log.seek(SeekFrom::Start(0)).unwrap();
         log.read_to_string(&mut said).unwrap();
@@ -136,8 +136,8 @@ impl Runtime {
         let mut container = self.spawn(name, bundle);
         let what = format!("{} to run {}", self.kind.name(), container.id);
         let pid = poll(&what, || {
-            if let Some(status) = container.child.as_mut().unwrap().try_wait().unwrap() {
-                let out = finish(Reaped(container.child.take().unwrap()), &what);
+            if let Some(status) = container.child.as_mut().unwrap().0.try_wait().unwrap() {
+                let out = container.child.take().unwrap().output(&what);
                 panic!("{what}: it exited early, {status}: {out:?}");
             }
             let state = self.state(&container.id)?;
@@ -160,16 +160,15 @@ impl Runtime {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let id = format!("pause-test-{}-{n}-{name}", std::process::id());
-        let child = self
-            .command()
-            .args(["run", "--bundle"])
-            .arg(bundle.path())
-            .arg(&id)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = Reaped::spawn(
+            self.command()
+                .args(["run", "--bundle"])
+                .arg(bundle.path())
+                .arg(&id)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
         Container {
             rt: self.clone(),
             id,
@@ -189,40 +188,12 @@ fn hybrid_cgroups() -> bool {
         .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup/unified"))
 }
 
-/// A child process killed and reaped when dropped, so a hung one does not outlive its test.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Waits, within the deadline, for `child` to exit, then collects what it printed (a few
-/// lines at most, which its pipes hold until then).
-fn finish(mut child: Reaped, what: &str) -> Output {
-    let status = poll(what, || child.0.try_wait().unwrap());
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    if let Some(pipe) = &mut child.0.stdout {
-        pipe.read_to_end(&mut stdout).unwrap();
-    }
-    if let Some(pipe) = &mut child.0.stderr {
-        pipe.read_to_end(&mut stderr).unwrap();
-    }
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
 /// A container run in the foreground by its runtime. Dropping it deletes it (killing what
 /// is left of it), reaps the runtime process, then removes the bundle.
 pub struct Container {
     rt: Runtime,
     pub id: String,
-    child: Option<Child>,
+    child: Option<Reaped>,
     pid: Option<Pid>,
     _bundle: Bundle,
 }
@@ -247,7 +218,7 @@ impl Container {
     /// init's status, and the init's stdout and stderr are what the runtime's pipes got.
     pub fn wait(mut self) -> Output {
         let what = format!("container {} to exit", self.id);
-        finish(Reaped(self.child.take().unwrap()), &what)
+        self.child.take().unwrap().output(&what)
     }
 }
 
@@ -262,7 +233,7 @@ impl Drop for Container {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        drop(self.child.take().map(Reaped));
+        drop(self.child.take());
     }
 }
 
@@ -335,3 +306,61 @@ impl Bundle {
         self.dir.path()
     }
 }
+
+/// The sandbox settings a CRI runtime gives pause, at their strictest: the shipped image's
+/// bundle (rootfs holding only /pause, user 65535), no terminal (umoci asks for one; a CRI
+/// runtime runs the sandbox without), no capabilities in any set, no_new_privs, a read-only
+/// root; and `seccomp` if given.
+pub fn locked_down_bundle(seccomp: Option<LinuxSeccomp>) -> Bundle {
+    let bundle = Bundle::from_image(AMD64.name);
+    let mut spec = bundle.spec();
+    let process = spec.process_mut().as_mut().unwrap();
+    process.set_terminal(Some(false));
+    process.set_no_new_privileges(Some(true));
+    let none = Capabilities::new;
+    process.set_capabilities(Some(
+        LinuxCapabilitiesBuilder::default()
+            .bounding(none())
+            .effective(none())
+            .inheritable(none())
+            .permitted(none())
+            .ambient(none())
+            .build()
+            .unwrap(),
+    ));
+    spec.root_mut().as_mut().unwrap().set_readonly(Some(true));
+    spec.linux_mut().as_mut().unwrap().set_seccomp(seccomp);
+    bundle.save(&spec);
+    bundle
+}
+
+/// What the runtime made of a `locked_down_bundle`, as the kernel reports it for `pid`: the
+/// uid and gid, no permitted, effective or bounding capability, no_new_privs, PID 1.
+pub fn assert_locked_down(pid: Pid) {
+    for (field, value) in [
+        ("Uid", "65535\t65535\t65535\t65535"),
+        ("Gid", "65535\t65535\t65535\t65535"),
+        ("CapPrm", "0000000000000000"),
+        ("CapEff", "0000000000000000"),
+        ("CapBnd", "0000000000000000"),
+        ("NoNewPrivs", "1"),
+    ] {
+        assert_eq!(status_field(pid, field), value, "{field}");
+    }
+    let nspid = status_field(pid, "NSpid");
+    assert_eq!(nspid.split_whitespace().last(), Some("1"), "not PID 1");
+}
+
+/// One `#[test]` per runtime for each named `fn(Kind)`, in modules named after the runtime:
+/// `cargo test --test pods crun::` runs one runtime.
+macro_rules! per_runtime {
+    ($($test:ident),* $(,)?) => {
+        mod runc {
+            $( #[test] fn $test() { super::$test($crate::oci::Kind::Runc) } )*
+        }
+        mod crun {
+            $( #[test] fn $test() { super::$test($crate::oci::Kind::Crun) } )*
+        }
+    };
+}
+pub(crate) use per_runtime;

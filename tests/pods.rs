@@ -5,17 +5,14 @@
 #[path = "oci.rs"]
 mod oci;
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
 use nix::unistd::Pid;
-use oci::{Bundle, Container, Kind, Runtime};
-use oci_spec::runtime::{
-    Capabilities, LinuxCapabilitiesBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Spec,
-};
-use pause_tests::{AMD64, TERMINATED, children, have, poll};
+use oci::{Bundle, Container, Kind, Runtime, assert_locked_down, locked_down_bundle, per_runtime};
+use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
+use pause_tests::{AMD64, Orphans, TERMINATED, have, held_fifo, poll, status_field, wait_blocked};
 
 /// The namespaces an app shares with the pod; it keeps its own mount namespace.
 const SHARED: [(LinuxNamespaceType, &str); 4] = [
@@ -35,7 +32,7 @@ struct Pod {
 impl Pod {
     fn start(kind: Kind) -> Option<Pod> {
         let rt = Runtime::new(kind)?;
-        let bundle = Bundle::from_image(AMD64.name);
+        let bundle = locked_down_bundle(None);
         let files: Vec<_> = fs::read_dir(bundle.rootfs())
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -44,30 +41,15 @@ impl Pod {
 
         let hostname = format!("pod-{}", std::process::id());
         let mut spec = bundle.spec();
-        let process = spec.process_mut().as_mut().unwrap();
+        let process = spec.process().as_ref().unwrap();
         assert_eq!(process.args().as_deref(), Some(&["/pause".to_string()][..]));
         assert_eq!((process.user().uid(), process.user().gid()), (65535, 65535));
-        // umoci asks for a terminal; a CRI runtime runs the sandbox without one.
-        process.set_terminal(Some(false));
-        process.set_no_new_privileges(Some(true));
-        let none = Capabilities::new;
-        process.set_capabilities(Some(
-            LinuxCapabilitiesBuilder::default()
-                .bounding(none())
-                .effective(none())
-                .inheritable(none())
-                .permitted(none())
-                .ambient(none())
-                .build()
-                .unwrap(),
-        ));
-        spec.root_mut().as_mut().unwrap().set_readonly(Some(true));
         spec.set_hostname(Some(hostname.clone()));
         set_namespaces(&mut spec, None);
         bundle.save(&spec);
 
         let pause = rt.run("pause", bundle);
-        wait_blocked(pause.pid());
+        wait_blocked(pause.pid(), &AMD64);
         Some(Pod {
             rt,
             pause,
@@ -125,31 +107,6 @@ fn set_namespaces(spec: &mut Spec, join: Option<Pid>) {
     linux.set_namespaces(Some(namespaces));
 }
 
-/// Polls until `pid` sleeps in pause's blocking syscall: every handler is installed then.
-fn wait_blocked(pid: Pid) {
-    let nr = (AMD64.sysno)(AMD64.block).unwrap().to_string();
-    let file = format!("/proc/{pid}/syscall");
-    poll(
-        &format!("pause ({pid}) to block in {}", AMD64.block),
-        || {
-            let now = fs::read_to_string(&file).unwrap_or_default();
-            (now.split(' ').next() == Some(nr.as_str())).then_some(())
-        },
-    );
-}
-
-/// A FIFO at /NAME in the bundle's rootfs, held open for reading and writing: opening it
-/// in the container never blocks, and no line written is lost before a reader has it open.
-fn held_fifo(bundle: &Bundle, name: &str) -> File {
-    let path = bundle.rootfs().join(name);
-    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .unwrap()
-}
-
 /// The inode of `pid`'s namespace `name`: equal inodes are the same namespace.
 fn ns_inode(pid: Pid, name: &str) -> u64 {
     fs::metadata(format!("/proc/{pid}/ns/{name}"))
@@ -161,22 +118,12 @@ fn ns_inode(pid: Pid, name: &str) -> u64 {
 /// no_new_privs, a read-only root; and it is PID 1, so it does not warn.
 fn pause_is_locked_down(kind: Kind) {
     let Some(pod) = Pod::start(kind) else { return };
-    let status = fs::read_to_string(format!("/proc/{}/status", pod.pause.pid())).unwrap();
-    let field = |name: &str| {
-        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
-        line[name.len()..].split_whitespace().collect::<Vec<_>>()
-    };
-    assert_eq!(field("Uid:"), ["65535"; 4]);
-    assert_eq!(field("Gid:"), ["65535"; 4]);
-    for caps in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
-        assert_eq!(field(caps), ["0000000000000000"], "{caps}");
+    let pid = pod.pause.pid();
+    // uid, gid, no_new_privs, PID 1, and the other three capability sets.
+    assert_locked_down(pid);
+    for caps in ["CapInh", "CapAmb"] {
+        assert_eq!(status_field(pid, caps), "0000000000000000", "{caps}");
     }
-    assert_eq!(field("NoNewPrivs:"), ["1"]);
-    assert_eq!(
-        field("NSpid:").last(),
-        Some(&"1"),
-        "pause must be PID 1 in the pod"
-    );
 
     let mounts = fs::read_to_string(format!("/proc/{}/mountinfo", pod.pause.pid())).unwrap();
     // Fields: id, parent, dev, root, mount point, options.
@@ -220,7 +167,7 @@ fn localhost_is_shared(kind: Kind) {
     // nc half-closes the connection when its stdin ends, and a client that sees that first
     // quits before sending. The server's stdin is a FIFO held open here, so it never ends.
     let bundle = pod.app_bundle(&format!("exec nc -l -p {port} < /stdin"));
-    let _stdin = held_fifo(&bundle, "stdin");
+    let _stdin = held_fifo(&bundle.rootfs().join("stdin"));
     let server = pod.rt.run("server", bundle);
     let listening = format!(":{port:04X}");
     poll("the server to listen", || {
@@ -286,20 +233,16 @@ fn pause_reaps_orphans_of_apps(kind: Kind) {
     let Some(pod) = Pod::start(kind) else { return };
     // Each orphan blocks reading one line from this FIFO.
     let bundle = pod.app_bundle("exec sleep 1000000");
-    let mut release = held_fifo(&bundle, "release");
+    let release = held_fifo(&bundle.rootfs().join("release"));
     let app = pod.rt.run("app", bundle);
 
-    // Detached: a foreground `exec` makes the runtime a subreaper that would catch them.
-    let script = format!("i=0; while [ $i -lt {N} ]; do read _ < /release & i=$((i+1)); done");
-    pod.rt.exec_detached(&app.id, &["sh", "-c", &script]);
-    let pause = pod.pause.pid();
-    poll("the orphans to be re-parented to pause", || {
-        (children(pause).len() == N).then_some(())
+    let mut orphans = Orphans::adopt(pod.pause.pid(), N, release, |script| {
+        // Detached: a foreground `exec` makes the runtime a subreaper that would catch them.
+        pod.rt
+            .exec_detached(&app.id, &["sh", "-c", script, "sh", "/release"]);
     });
-    release.write_all(&[b'\n'; N]).unwrap();
-    poll("pause to reap every orphan", || {
-        children(pause).is_empty().then_some(())
-    });
+    orphans.release();
+    orphans.wait_reaped();
     drop(app);
     pod.terminate();
 }
@@ -308,18 +251,6 @@ fn pause_reaps_orphans_of_apps(kind: Kind) {
 fn stops_with_status_0_on_sigterm(kind: Kind) {
     let Some(pod) = Pod::start(kind) else { return };
     pod.terminate();
-}
-
-/// One `#[test]` per runtime for each named `fn(Kind)`: `cargo test --test pods crun::`.
-macro_rules! per_runtime {
-    ($($test:ident),* $(,)?) => {
-        mod runc {
-            $( #[test] fn $test() { super::$test(super::Kind::Runc) } )*
-        }
-        mod crun {
-            $( #[test] fn $test() { super::$test(super::Kind::Crun) } )*
-        }
-    };
 }
 
 per_runtime!(

@@ -2,8 +2,6 @@
 //! -strace for foreign architectures), and arch/'s syscall numbers checked against the
 //! `syscalls` crate.
 
-use std::fs;
-
 use nix::sys::signal::Signal;
 use pause_tests::*;
 
@@ -35,7 +33,7 @@ fn exact_syscall_sequence(arch: &'static Arch) {
     pause.signal(Signal::SIGTERM);
     let out = pause.wait();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(qemu_syscalls(&out.trace), expected(arch), "{}", out.trace);
+    assert_eq!(trace_calls(&out.trace), expected(arch), "{}", out.trace);
     let calls: Vec<&str> = out
         .trace
         .lines()
@@ -61,33 +59,14 @@ fn native_sequence(arch: &'static Arch) {
     if !have("strace", "to trace syscalls") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("strace.log");
-    let log_arg = log.display().to_string();
-    let strace = Pause::start_with(
-        arch,
-        &[],
-        &["strace", "-s", "256", "-o", &log_arg, "--"],
-        |_| {},
-    );
-    let pid = poll("strace to start pause", || only_child(strace.pid));
-    poll("pause to block under strace", || {
-        let text = fs::read_to_string(&log).unwrap_or_default();
-        text.lines()
-            .any(|l| l.starts_with(&format!("{}(", arch.block)))
-            .then_some(())
-    });
-    nix::sys::signal::kill(pid, Signal::SIGTERM).unwrap();
-    let out = strace.wait();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(out.stderr, format!("{WARNING}{TERMINATED}"));
-
-    let text = fs::read_to_string(&log).unwrap();
+    let pause = Pause::start_traced(arch, &[]);
+    pause.wait_blocked();
+    let text = pause.terminate(&format!("{WARNING}{TERMINATED}")).trace;
     let calls: Vec<&str> = text
         .lines()
         .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
         .collect();
-    let names: Vec<&str> = calls.iter().map(|l| l.split('(').next().unwrap()).collect();
+    let names = trace_calls(&text);
     assert_eq!(names[0], "execve", "{text}");
     assert_eq!(names[1..], expected(arch), "{text}");
 
@@ -115,28 +94,13 @@ fn native_sequence(arch: &'static Arch) {
 /// number the `syscalls` crate gives for `name` on that architecture, and the module must
 /// name every call pause makes there.
 fn numbers_match_the_syscalls_crate(arch: &'static Arch) {
-    let source = fs::read_to_string(workspace().join("arch").join(arch.arch_file)).unwrap();
-    let block = source
-        .split("pub mod nr {")
-        .nth(1)
-        .expect("arch file has `pub mod nr`");
-    let block = block.split('}').next().unwrap();
-    let mut names = Vec::new();
-    for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let decl = line
-            .strip_prefix("pub const ")
-            .expect(line)
-            .strip_suffix(';')
-            .expect(line);
-        let (name, value) = decl.split_once(": usize = ").expect(line);
-        let name = name.to_lowercase();
-        let value: i64 = value.parse().expect(line);
-        assert_eq!((arch.sysno)(&name), Some(value), "{}: {name}", arch.name);
-        names.push(name);
+    let nr = nr_table(arch);
+    for (name, value) in &nr {
+        assert_eq!((arch.sysno)(name), Some(*value), "{}: {name}", arch.name);
     }
     for call in expected(arch) {
         assert!(
-            names.iter().any(|n| n == call),
+            nr.iter().any(|(n, _)| n == call),
             "{}: nr lacks {call}",
             arch.name
         );
