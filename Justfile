@@ -12,9 +12,14 @@ arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 llvm_bin := `rustc --print sysroot` / "lib/rustlib" / host_triple / "bin"
 
-# Build and run pause for this host (amd64): `just run -v`.
+# Build and run pause for this host's architecture: `just run`, `just run -v`.
 run *args: dist
-    exec dist/pause-linux-amd64 {{args}}
+    #!/usr/bin/env bash
+    set -euo pipefail
+    for pair in {{arches}}; do
+        if [[ ${pair#*:} == "{{host_triple}}" ]]; then exec "dist/pause-linux-${pair%%:*}" {{args}}; fi
+    done
+    echo "no pause build for this host ({{host_triple}})" >&2; exit 1
 
 # Build every architecture into dist/pause-linux-<arch> (release, stripped, no section headers).
 dist:
