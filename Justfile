@@ -53,7 +53,8 @@ test: lint image
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    # runc stays explicit: with --no-install-recommends podman would settle for crun alone.
+    # runc stays explicit: podman would settle for crun alone. Recommends are installed too
+    # (podman's fuse-overlayfs, slirp4netns, uidmap...): the suite is run with them.
     # protobuf-compiler: k8s-cri's build script generates the CRI client with protoc.
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
@@ -63,7 +64,7 @@ setup:
     if ((${#missing[@]})); then
         apt-get -o DPkg::Lock::Timeout=600 update -q
         DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-            --no-install-recommends "${missing[@]}"
+            "${missing[@]}"
     fi
     targets=()
     for pair in {{arches}}; do targets+=("${pair#*:}"); done
