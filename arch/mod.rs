@@ -9,6 +9,12 @@
 //! - `SigAction`: `struct sigaction` as this kernel reads it, built by `SigAction::new`,
 //!   which also adds the signal-return trampoline where the architecture needs one;
 //! - `_start`: the ELF entry point, which hands the initial stack pointer to `crate::start`.
+//!
+//! # Safety
+//! The syscall functions and `pause()` are `unsafe` for one reason: the kernel acts on the
+//! arguments as the syscall number says, so the caller (`crate::sys`, one wrapper per call)
+//! must pass the number and arguments of a call whose memory effects it has checked: every
+//! pointer valid for what that call reads or writes.
 
 /// A signal handler as the kernel calls it: the signal number in the first argument register.
 pub type Handler = extern "C" fn(i32);

@@ -103,3 +103,14 @@ fn readme_sizes_are_current() {
         );
     }
 }
+
+/// The harness tests exactly the architectures the Justfile builds, in its order.
+#[test]
+fn harness_covers_the_justfile_arches() {
+    let Some(arches) = justfile_arches() else {
+        return;
+    };
+    let built: Vec<&str> = arches.iter().map(|(arch, _)| arch.as_str()).collect();
+    let tested: Vec<&str> = ALL.iter().map(|arch| arch.name).collect();
+    assert_eq!(built, tested);
+}

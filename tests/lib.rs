@@ -230,6 +230,26 @@ pub fn nr_table(arch: &Arch) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// The Justfile's `arches`, the list every recipe builds from, as (Go name, Rust target)
+/// pairs; `None` (a skip, outside CI) without `just`.
+pub fn justfile_arches() -> Option<Vec<(String, String)>> {
+    if !have("just", "to read the architectures from the Justfile") {
+        return None;
+    }
+    let out = Command::new("just")
+        .args(["--evaluate", "arches"])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "just --evaluate arches: {out:?}");
+    let list = String::from_utf8(out.stdout).unwrap();
+    let pairs = list.split_whitespace().map(|pair| {
+        let (arch, target) = pair.split_once(':').expect(pair);
+        (arch.to_string(), target.to_string())
+    });
+    Some(pairs.collect())
+}
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -282,17 +302,23 @@ pub fn privileged(why: &str) -> bool {
 /// How long any single wait in the suite may take before it counts as a hang.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// Polls `done` until it returns `Some` or the deadline passes.
-pub fn poll<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
+/// Polls `done` until it returns `Some` or the deadline passes, which fails the test.
+pub fn poll<T>(what: &str, done: impl FnMut() -> Option<T>) -> T {
+    poll_for(DEADLINE, done)
+        .unwrap_or_else(|| panic!("timed out after {DEADLINE:?} waiting for {what}"))
+}
+
+/// Polls `done` until it returns `Some`, or gives `None` after `limit`: for teardown,
+/// which must not panic and goes on to a harder measure instead.
+pub fn poll_for<T>(limit: Duration, mut done: impl FnMut() -> Option<T>) -> Option<T> {
     let start = Instant::now();
     loop {
         if let Some(v) = done() {
-            return v;
+            return Some(v);
         }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
+        if start.elapsed() >= limit {
+            return None;
+        }
         sleep(Duration::from_millis(5));
     }
 }

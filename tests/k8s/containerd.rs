@@ -7,7 +7,7 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use k8s_cri::v1::image_service_client::ImageServiceClient;
@@ -15,7 +15,7 @@ use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{StatusRequest, VersionRequest};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use pause_tests::{only_child, poll};
+use pause_tests::{only_child, poll, poll_for};
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
 
@@ -204,13 +204,11 @@ impl Drop for Containerd {
         }
         if self.nsenter.try_wait().ok().flatten().is_none() {
             let _ = kill(self.daemon, Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while self.nsenter.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = kill(self.daemon, Signal::SIGKILL);
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
+            let exited = poll_for(Duration::from_secs(10), || {
+                self.nsenter.try_wait().ok().flatten()
+            });
+            if exited.is_none() {
+                let _ = kill(self.daemon, Signal::SIGKILL);
             }
         }
         let _ = self.nsenter.wait();

@@ -22,11 +22,11 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, Once};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use pause_tests::{AMD64, only_child, poll};
+use pause_tests::{AMD64, only_child, poll, poll_for};
 
 /// Mounted before pause takes over as PID 1 (`$0` is its path). PID 1 is our pause because
 /// holding namespaces and reaping the orphans re-parented to it (shims, conmon) is its job.
@@ -205,17 +205,13 @@ fn cgroups_under(parent: &str) -> Vec<PathBuf> {
 /// Removes every cgroup under `parent`, children first. A cgroup whose last process has
 /// just been killed can refuse rmdir for a moment (EBUSY): retry for a few seconds.
 fn remove_cgroups(parent: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    poll_for(Duration::from_secs(5), || {
         let left = cgroups_under(parent);
         for dir in &left {
             remove_tree(dir);
         }
-        if left.is_empty() || Instant::now() > deadline {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        left.is_empty().then_some(())
+    });
 }
 
 /// A cgroup directory's files vanish with it: only the subdirectories need removing first.
