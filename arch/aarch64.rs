@@ -23,36 +23,36 @@ pub mod nr {
 }
 
 #[inline(always)]
-pub unsafe fn syscall0(nr: usize) -> isize {
+pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe { asm!("svc 0", in("x8") nr, lateout("x0") ret, options(nostack, preserves_flags)) };
+    unsafe { asm!("svc 0", in("x8") NR, lateout("x0") ret, options(nostack, preserves_flags)) };
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn(nr: usize, a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
-    unsafe { asm!("svc 0", in("x8") nr, in("x0") a0, options(noreturn, nostack)) }
+    unsafe { asm!("svc 0", in("x8") NR, in("x0") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("svc 0", in("x8") nr, inlateout("x0") a0 as isize => ret, in("x1") a1, in("x2") a2,
+        asm!("svc 0", in("x8") NR, inlateout("x0") a0 as isize => ret, in("x1") a1, in("x2") a2,
              options(nostack, preserves_flags));
     }
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("svc 0", in("x8") nr, inlateout("x0") a0 as isize => ret, in("x1") a1, in("x2") a2,
+        asm!("svc 0", in("x8") NR, inlateout("x0") a0 as isize => ret, in("x1") a1, in("x2") a2,
              in("x3") a3, options(nostack, preserves_flags));
     }
     ret
@@ -61,7 +61,7 @@ pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) ->
 #[inline(always)]
 pub unsafe fn pause() -> isize {
     // SAFETY: ppoll(NULL, 0, NULL, NULL) reads and writes no memory.
-    unsafe { syscall4(nr::PPOLL, 0, 0, 0, 0) }
+    unsafe { syscall4::<{ nr::PPOLL }>(0, 0, 0, 0) }
 }
 
 /// The kernel's `struct sigaction` (32 bytes; the restorer field stays unused).

@@ -24,44 +24,44 @@ pub mod nr {
 }
 
 #[inline(always)]
-pub unsafe fn syscall0(nr: usize) -> isize {
+pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
         asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
-             nr = in(reg) nr, fp = out(reg) _, lateout("r0") ret, options(nostack, preserves_flags));
+             nr = in(reg) NR, fp = out(reg) _, lateout("r0") ret, options(nostack, preserves_flags));
     }
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn(nr: usize, a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     // r7 is not restored: nothing runs after exit_group.
     unsafe {
-        asm!("mov r7, {nr}", "svc 0", nr = in(reg) nr, in("r0") a0, options(noreturn, nostack))
+        asm!("mov r7, {nr}", "svc 0", nr = in(reg) NR, in("r0") a0, options(noreturn, nostack))
     }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
         asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
-             nr = in(reg) nr, fp = out(reg) _, inlateout("r0") a0 as isize => ret,
+             nr = in(reg) NR, fp = out(reg) _, inlateout("r0") a0 as isize => ret,
              in("r1") a1, in("r2") a2, options(nostack, preserves_flags));
     }
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
         asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
-             nr = in(reg) nr, fp = out(reg) _, inlateout("r0") a0 as isize => ret,
+             nr = in(reg) NR, fp = out(reg) _, inlateout("r0") a0 as isize => ret,
              in("r1") a1, in("r2") a2, in("r3") a3, options(nostack, preserves_flags));
     }
     ret
@@ -70,7 +70,7 @@ pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) ->
 #[inline(always)]
 pub unsafe fn pause() -> isize {
     // SAFETY: pause takes no arguments and touches no memory.
-    unsafe { syscall0(nr::PAUSE) }
+    unsafe { syscall0::<{ nr::PAUSE }>() }
 }
 
 /// The kernel's `struct sigaction` (20 bytes; the restorer field stays unused). The 64-bit

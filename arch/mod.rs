@@ -3,7 +3,9 @@
 //! Every architecture file exports the same items, so that two of them differ only in ABI:
 //! - `nr`: the numbers of the system calls pause makes on that architecture;
 //! - `syscall0`, `syscall1_noreturn`, `syscall3`, `syscall4`: the raw syscall instruction,
-//!   returning the kernel's result with errors as negative errno values;
+//!   returning the kernel's result with errors as negative errno values. The number is a
+//!   const parameter (`syscall3::<{ nr::WRITE }>(..)`): pause's calls are all known at build
+//!   time, and s390x can then encode it in the instruction itself;
 //! - `pause()`: block until a signal is handled (the `pause` syscall, or its equivalent where
 //!   the architecture has none);
 //! - `SigAction`: `struct sigaction` as this kernel reads it, built by `SigAction::new`,

@@ -29,12 +29,12 @@ pub mod nr {
 }
 
 #[inline(always)]
-pub unsafe fn syscall0(nr: usize) -> isize {
+pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
         asm!("sc", "bns+ 1f", "neg 3, 3", "1:",
-             inlateout("r0") nr => _, lateout("r3") ret,
+             inlateout("r0") NR => _, lateout("r3") ret,
              lateout("r4") _, lateout("r5") _, lateout("r6") _, lateout("r7") _,
              lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
              lateout("r12") _, lateout("cr0") _, lateout("ctr") _, lateout("xer") _,
@@ -44,18 +44,18 @@ pub unsafe fn syscall0(nr: usize) -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn(nr: usize, a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
-    unsafe { asm!("sc", in("r0") nr, in("r3") a0, options(noreturn, nostack)) }
+    unsafe { asm!("sc", in("r0") NR, in("r3") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
         asm!("sc", "bns+ 1f", "neg 3, 3", "1:",
-             inlateout("r0") nr => _, inlateout("r3") a0 as isize => ret,
+             inlateout("r0") NR => _, inlateout("r3") a0 as isize => ret,
              inlateout("r4") a1 => _, inlateout("r5") a2 => _, lateout("r6") _, lateout("r7") _,
              lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
              lateout("r12") _, lateout("cr0") _, lateout("ctr") _, lateout("xer") _,
@@ -65,12 +65,12 @@ pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
         asm!("sc", "bns+ 1f", "neg 3, 3", "1:",
-             inlateout("r0") nr => _, inlateout("r3") a0 as isize => ret,
+             inlateout("r0") NR => _, inlateout("r3") a0 as isize => ret,
              inlateout("r4") a1 => _, inlateout("r5") a2 => _, inlateout("r6") a3 => _,
              lateout("r7") _, lateout("r8") _, lateout("r9") _, lateout("r10") _,
              lateout("r11") _, lateout("r12") _, lateout("cr0") _, lateout("ctr") _,
@@ -82,7 +82,7 @@ pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) ->
 #[inline(always)]
 pub unsafe fn pause() -> isize {
     // SAFETY: pause takes no arguments and touches no memory.
-    unsafe { syscall0(nr::PAUSE) }
+    unsafe { syscall0::<{ nr::PAUSE }>() }
 }
 
 /// The kernel's `struct sigaction` (32 bytes; the restorer field stays unused).

@@ -26,36 +26,36 @@ pub mod nr {
 }
 
 #[inline(always)]
-pub unsafe fn syscall0(nr: usize) -> isize {
+pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe { asm!("ecall", in("a7") nr, lateout("a0") ret, options(nostack, preserves_flags)) };
+    unsafe { asm!("ecall", in("a7") NR, lateout("a0") ret, options(nostack, preserves_flags)) };
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn(nr: usize, a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
-    unsafe { asm!("ecall", in("a7") nr, in("a0") a0, options(noreturn, nostack)) }
+    unsafe { asm!("ecall", in("a7") NR, in("a0") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("ecall", in("a7") nr, inlateout("a0") a0 as isize => ret, in("a1") a1, in("a2") a2,
+        asm!("ecall", in("a7") NR, inlateout("a0") a0 as isize => ret, in("a1") a1, in("a2") a2,
              options(nostack, preserves_flags));
     }
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("ecall", in("a7") nr, inlateout("a0") a0 as isize => ret, in("a1") a1, in("a2") a2,
+        asm!("ecall", in("a7") NR, inlateout("a0") a0 as isize => ret, in("a1") a1, in("a2") a2,
              in("a3") a3, options(nostack, preserves_flags));
     }
     ret
@@ -64,7 +64,7 @@ pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) ->
 #[inline(always)]
 pub unsafe fn pause() -> isize {
     // SAFETY: ppoll(NULL, 0, NULL, NULL) reads and writes no memory.
-    unsafe { syscall4(nr::PPOLL, 0, 0, 0, 0) }
+    unsafe { syscall4::<{ nr::PPOLL }>(0, 0, 0, 0) }
 }
 
 /// The kernel's `struct sigaction` (24 bytes: no restorer field on this architecture).

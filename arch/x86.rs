@@ -28,39 +28,39 @@ pub mod nr {
 }
 
 #[inline(always)]
-pub unsafe fn syscall0(nr: usize) -> isize {
+pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("int 0x80", inlateout("eax") nr as isize => ret, options(nostack, preserves_flags));
+        asm!("int 0x80", inlateout("eax") NR as isize => ret, options(nostack, preserves_flags));
     }
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn(nr: usize, a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
-    unsafe { asm!("int 0x80", in("eax") nr, in("ebx") a0, options(noreturn, nostack)) }
+    unsafe { asm!("int 0x80", in("eax") NR, in("ebx") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("int 0x80", inlateout("eax") nr as isize => ret,
+        asm!("int 0x80", inlateout("eax") NR as isize => ret,
              in("ebx") a0, in("ecx") a1, in("edx") a2, options(nostack, preserves_flags));
     }
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked. The second
     // xchg puts esi and edi back as they were, as LLVM requires of esi and of an input.
     unsafe {
-        asm!("xchg esi, edi", "int 0x80", "xchg esi, edi", inlateout("eax") nr as isize => ret,
+        asm!("xchg esi, edi", "int 0x80", "xchg esi, edi", inlateout("eax") NR as isize => ret,
              in("ebx") a0, in("ecx") a1, in("edx") a2, in("edi") a3,
              options(nostack, preserves_flags));
     }
@@ -70,7 +70,7 @@ pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) ->
 #[inline(always)]
 pub unsafe fn pause() -> isize {
     // SAFETY: pause takes no arguments and touches no memory.
-    unsafe { syscall0(nr::PAUSE) }
+    unsafe { syscall0::<{ nr::PAUSE }>() }
 }
 
 const SA_RESTORER: usize = 0x0400_0000;

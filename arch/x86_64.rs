@@ -23,28 +23,28 @@ pub mod nr {
 }
 
 #[inline(always)]
-pub unsafe fn syscall0(nr: usize) -> isize {
+pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("syscall", inlateout("rax") nr as isize => ret,
+        asm!("syscall", inlateout("rax") NR as isize => ret,
              lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
     }
     ret
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn(nr: usize, a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
-    unsafe { asm!("syscall", in("rax") nr, in("rdi") a0, options(noreturn, nostack)) }
+    unsafe { asm!("syscall", in("rax") NR, in("rdi") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("syscall", inlateout("rax") nr as isize => ret,
+        asm!("syscall", inlateout("rax") NR as isize => ret,
              in("rdi") a0, in("rsi") a1, in("rdx") a2,
              lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
     }
@@ -52,11 +52,11 @@ pub unsafe fn syscall3(nr: usize, a0: usize, a1: usize, a2: usize) -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("syscall", inlateout("rax") nr as isize => ret,
+        asm!("syscall", inlateout("rax") NR as isize => ret,
              in("rdi") a0, in("rsi") a1, in("rdx") a2, in("r10") a3,
              lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
     }
@@ -66,7 +66,7 @@ pub unsafe fn syscall4(nr: usize, a0: usize, a1: usize, a2: usize, a3: usize) ->
 #[inline(always)]
 pub unsafe fn pause() -> isize {
     // SAFETY: pause takes no arguments and touches no memory.
-    unsafe { syscall0(nr::PAUSE) }
+    unsafe { syscall0::<{ nr::PAUSE }>() }
 }
 
 const SA_RESTORER: usize = 0x0400_0000;

@@ -17,12 +17,12 @@ const SIGSET_SIZE: usize = 8;
 /// write(2). The result is ignored on purpose: a closed or full stderr changes nothing else.
 pub fn write(fd: usize, buf: &[u8]) {
     // SAFETY: the kernel reads at most `buf.len()` bytes from a live slice and writes nothing.
-    unsafe { arch::syscall3(nr::WRITE, fd, buf.as_ptr() as usize, buf.len()) };
+    unsafe { arch::syscall3::<{ nr::WRITE }>(fd, buf.as_ptr() as usize, buf.len()) };
 }
 
 pub fn getpid() -> isize {
     // SAFETY: getpid takes no arguments and touches no memory.
-    unsafe { arch::syscall0(nr::GETPID) }
+    unsafe { arch::syscall0::<{ nr::GETPID }>() }
 }
 
 /// rt_sigaction(signo, act, NULL); negative errno on failure.
@@ -30,14 +30,14 @@ pub fn sigaction(signo: i32, act: &'static SigAction) -> isize {
     let act = core::ptr::from_ref(act) as usize;
     // SAFETY: `act` is a 'static struct in the layout arch/ gives for this kernel; the old
     // action is not asked for, so the kernel writes no memory.
-    unsafe { arch::syscall4(nr::RT_SIGACTION, signo as usize, act, 0, SIGSET_SIZE) }
+    unsafe { arch::syscall4::<{ nr::RT_SIGACTION }>(signo as usize, act, 0, SIGSET_SIZE) }
 }
 
 /// wait4(-1, NULL, WNOHANG, NULL): the pid of one reaped child, 0 when none is ready, or
 /// negative errno (ECHILD when there is no child at all).
 pub fn reap() -> isize {
     // SAFETY: with NULL status and rusage pointers the kernel writes no memory.
-    unsafe { arch::syscall4(nr::WAIT4, -1isize as usize, 0, WNOHANG, 0) }
+    unsafe { arch::syscall4::<{ nr::WAIT4 }>(-1isize as usize, 0, WNOHANG, 0) }
 }
 
 /// Sleep until a signal is handled; returns -EINTR then, or another negative errno if the
@@ -49,5 +49,5 @@ pub fn pause() -> isize {
 
 pub fn exit(code: i32) -> ! {
     // SAFETY: exit_group ends the process; nothing after it runs.
-    unsafe { arch::syscall1_noreturn(nr::EXIT_GROUP, code as usize) }
+    unsafe { arch::syscall1_noreturn::<{ nr::EXIT_GROUP }>(code as usize) }
 }

@@ -112,7 +112,7 @@ pub const S390X: Arch = Arch {
     machine: em::S390,
     arch_file: "s390x.rs",
     block: "pause",
-    budget: 736,
+    budget: 704,
     sysno: sysno_of!(s390x),
 };
 
