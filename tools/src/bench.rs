@@ -5,8 +5,10 @@
 //! (it makes PID namespaces) in a few minutes on two cores. Nothing here is asserted by a
 //! test: speed is measured, never tested.
 //!
-//! The peers, each in the role of a pod's pause: ours (`dist/pause-linux-amd64`); the classic
-//! C design (`bench/pause.c`) built static with glibc and with musl; `catatonit -P`;
+//! The peers, each in the role of a pod's pause: ours (`dist/pause-linux-amd64`); the same
+//! behaviour written by hand in assembly (`bench/pause-amd64.S`, linked and stripped as ours
+//! is: what the compiler costs); the classic C design (`bench/pause.c`) built static with
+//! glibc and with musl; `catatonit -P`;
 //! `tini-static` and `dumb-init`, which only run as the parent of a program, so they run
 //! `sleep infinity` (their figures are their own process's; sleep's are its own row); and
 //! `sleep infinity` alone.
@@ -105,7 +107,7 @@ fn run() -> Result<()> {
     fs::create_dir_all(&build)?;
     let spawner = Spawner::new()?;
 
-    let built = build_c(&root, &build)?;
+    let built = build_peers(&root, &build)?;
     let peers = peers(&root, &built)?;
     let floor = Quick::check("floor", &built.floor, &[])?;
 
@@ -230,25 +232,74 @@ const FLOOR_FLAGS: &[&str] = &[
     "-fno-asynchronous-unwind-tables",
 ];
 
-/// The C programs the bench builds itself, from bench/.
+/// The hand-written pause is linked as ours is (build.rs): static, no build id, no padding,
+/// and our linker script (added by `build_peers`); then its section headers go, as
+/// `just dist` drops ours.
+const ASM_FLAGS: &[&str] = &[
+    "-nostdlib",
+    "-static",
+    "-no-pie",
+    "-Wl,--nmagic",
+    "-Wl,--build-id=none",
+    "-Wl,-z,noexecstack",
+];
+
+/// The programs the bench builds itself, from bench/.
 struct Built {
+    asm: PathBuf,
     glibc: PathBuf,
     musl: PathBuf,
     floor: PathBuf,
 }
 
-fn build_c(root: &Path, out: &Path) -> Result<Built> {
+fn build_peers(root: &Path, out: &Path) -> Result<Built> {
     let pause_c = root.join("bench/pause.c");
     let built = Built {
+        asm: out.join("pause-asm"),
         glibc: out.join("pause-c-glibc"),
         musl: out.join("pause-c-musl"),
         floor: out.join("floor"),
     };
+    let linked = out.join("pause-asm.linked");
+    let script = format!("-Wl,-T,{}", root.join("linker/pause.ld").display());
+    let asm_flags: Vec<&str> = ASM_FLAGS.iter().copied().chain([script.as_str()]).collect();
+    compile(
+        "gcc",
+        &asm_flags,
+        &root.join("bench/pause-amd64.S"),
+        &linked,
+    )?;
+    strip_sections(&linked, &built.asm)?;
     compile("gcc", C_FLAGS, &pause_c, &built.glibc)?;
     compile("musl-gcc", C_FLAGS, &pause_c, &built.musl)?;
     let floor_c = root.join("bench/floor.c");
     compile("gcc", FLOOR_FLAGS, &floor_c, &built.floor)?;
     Ok(built)
+}
+
+/// `llvm-objcopy --strip-sections`, from the rustup component `llvm-tools` as `just dist`
+/// uses it (GNU objcopy in Debian 12 cannot drop section headers).
+fn strip_sections(linked: &Path, out: &Path) -> Result<()> {
+    let rustc = |arg: &str| -> Result<String> {
+        let out = Command::new("rustc").arg(arg).output()?;
+        ensure!(out.status.success(), "rustc {arg} failed");
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let sysroot = rustc("--print=sysroot")?;
+    let version = rustc("-vV")?;
+    let host = version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .context("rustc -vV names no host")?;
+    let objcopy = Path::new(sysroot.trim()).join(format!("lib/rustlib/{host}/bin/llvm-objcopy"));
+    let status = Command::new(&objcopy)
+        .arg("--strip-sections")
+        .arg(linked)
+        .arg(out)
+        .status()
+        .with_context(|| format!("running {}", objcopy.display()))?;
+    ensure!(status.success(), "llvm-objcopy --strip-sections failed");
+    Ok(())
 }
 
 fn compile(cc: &str, flags: &[&str], src: &Path, out: &Path) -> Result<()> {
@@ -296,6 +347,13 @@ fn peers(root: &Path, built: &Built) -> Result<Vec<Peer>> {
             ours: true,
             ..packaged(peer("pause (ours)", ours, &[], &["-v"], "pause")?)
         },
+        peer(
+            "pause, hand-written asm",
+            built.asm.clone(),
+            &[],
+            &["-v"],
+            "pause",
+        )?,
         packaged(peer(
             "C pause (glibc)",
             built.glibc.clone(),
@@ -839,7 +897,12 @@ fn wait_blocked(pid: Pid, name: &str) -> Result<()> {
     let file = format!("/proc/{pid}/syscall");
     poll_until(&format!("pid {pid} to block in {name}"), || {
         let now = fs::read_to_string(&file).unwrap_or_default();
-        (now.split(' ').next() == Some(nr.as_str())).then_some(())
+        // Asleep in the call ('S'), not merely stopped at its entry ('t'): under strace the
+        // number shows from the entry stop on, before strace has logged the call.
+        let asleep = procfs::process::Process::new(pid.as_raw())
+            .and_then(|p| p.stat())
+            .is_ok_and(|stat| stat.state == 'S');
+        (asleep && now.split(' ').next() == Some(nr.as_str())).then_some(())
     })
 }
 
@@ -1094,10 +1157,13 @@ impl Report<'_> {
         }
         let _ = writeln!(
             s,
-            "- C pause: `bench/pause.c`, `gcc {c}` and `musl-gcc {c}`.\n\
+            "- hand-written asm: `bench/pause-amd64.S`, `gcc {a} \
+             -Wl,-T,linker/pause.ld`, then `llvm-objcopy --strip-sections`.\n\
+             - C pause: `bench/pause.c`, `gcc {c}` and `musl-gcc {c}`.\n\
              - floor: `bench/floor.c`, `gcc {}`, {} bytes.",
             FLOOR_FLAGS.join(" "),
             thousands(self.floor_bytes),
+            a = ASM_FLAGS.join(" "),
             c = C_FLAGS.join(" "),
         );
         s += &method();
