@@ -280,18 +280,16 @@ fn build_peers(root: &Path, out: &Path) -> Result<Built> {
 /// `llvm-objcopy --strip-sections`, from the rustup component `llvm-tools` as `just dist`
 /// uses it (GNU objcopy in Debian 12 cannot drop section headers).
 fn strip_sections(linked: &Path, out: &Path) -> Result<()> {
-    let rustc = |arg: &str| -> Result<String> {
-        let out = Command::new("rustc").arg(arg).output()?;
-        ensure!(out.status.success(), "rustc {arg} failed");
-        Ok(String::from_utf8(out.stdout)?)
-    };
-    let sysroot = rustc("--print=sysroot")?;
-    let version = rustc("-vV")?;
-    let host = version
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .context("rustc -vV names no host")?;
-    let objcopy = Path::new(sysroot.trim()).join(format!("lib/rustlib/{host}/bin/llvm-objcopy"));
+    // The host's lib/rustlib/<host>/lib; llvm-tools puts its programs in the sibling bin/.
+    let libdir = Command::new("rustc")
+        .arg("--print=target-libdir")
+        .output()?;
+    ensure!(
+        libdir.status.success(),
+        "rustc --print=target-libdir failed"
+    );
+    let libdir = PathBuf::from(String::from_utf8(libdir.stdout)?.trim());
+    let objcopy = libdir.with_file_name("bin").join("llvm-objcopy");
     let status = Command::new(&objcopy)
         .arg("--strip-sections")
         .arg(linked)
