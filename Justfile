@@ -10,7 +10,9 @@ arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
     "ppc64le:powerpc64le-unknown-linux-gnu"
 
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
-llvm_bin := `rustc --print sysroot` / "lib/rustlib" / host_triple / "bin"
+# rustup's llvm-tools (llvm-objcopy, llvm-size): the one place the tools are found. The
+# std side reads it from the environment.
+export LLVM_BIN := `rustc --print sysroot` / "lib/rustlib" / host_triple / "bin"
 
 # Build and run pause for this host's architecture: `just run`, `just run -v`.
 run *args: dist
@@ -26,14 +28,19 @@ dist:
     #!/usr/bin/env bash
     set -euo pipefail
     mkdir -p dist
-    for pair in {{arches}}; do
-        arch=${pair%%:*} target=${pair#*:}
-        cargo build --quiet --config linker/cargo.toml -p pause --release --target "$target"
-        # Section headers are for linkers and debuggers; the kernel and qemu read only the
-        # program headers. Dropping them (and .shstrtab) leaves a valid, smaller ELF.
-        "{{llvm_bin}}/llvm-objcopy" --strip-sections "target/$target/release/pause" "dist/pause-linux-$arch"
-    done
+    for pair in {{arches}}; do just build-one "${pair#*:}" "dist/pause-linux-${pair%%:*}"; done
     ls -l dist/pause-linux-*
+
+# Build pause for one Rust target into OUT: the one definition of the build, which `dist` and
+# the reproducible-build test run (the test in clean CARGO_TARGET_DIRs).
+build-one target out:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --quiet --config linker/cargo.toml -p pause --release --target "{{target}}"
+    # Section headers are for linkers and debuggers; the kernel and qemu read only the
+    # program headers. Dropping them (and .shstrtab) leaves a valid, smaller ELF.
+    "$LLVM_BIN/llvm-objcopy" --strip-sections \
+        "${CARGO_TARGET_DIR:-target}/{{target}}/release/pause" "{{out}}"
 
 # Format check and clippy, warnings denied: the std crates for the host, pause for every target.
 lint:
@@ -81,7 +88,7 @@ readme: dist
     for pair in {{arches}}; do
         arch=${pair%%:*} target=${pair#*:}
         file=$(stat -c %s "dist/pause-linux-$arch")
-        read -r code data < <("{{llvm_bin}}/llvm-size" -A "target/$target/release/pause" |
+        read -r code data < <("{{LLVM_BIN}}/llvm-size" -A "target/$target/release/pause" |
             awk '$1 == ".text" { t = $2 } $1 == ".rodata" { r = $2 } END { print t, r }')
         table+=$'\n'"| $arch | $file | $((file - code - data)) | $code | $data |"
     done

@@ -8,11 +8,6 @@ use nix::sys::signal::Signal;
 use pause_tests::*;
 use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 
-/// The tests share the workspace version with the binary.
-fn version_line() -> String {
-    format!("pause {}\n", env!("CARGO_PKG_VERSION"))
-}
-
 /// `-v` in any case and any argv position prints the version and exits 0; nothing else runs.
 fn version_flag(arch: &'static Arch) {
     if !arch.runnable() {
@@ -25,9 +20,9 @@ fn version_flag(arch: &'static Arch) {
         &["--foo", "-V", "bar"],
         &["-v", "-v"],
     ] {
-        let out = run(arch, args);
+        let out = run_pause(arch, args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
-        assert_eq!(out.stdout, version_line(), "{args:?}");
+        assert_eq!(out.stdout, VERSION_LINE, "{args:?}");
         assert_eq!(out.stderr, "", "{args:?}: no warning before the version");
     }
 }

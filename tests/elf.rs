@@ -1,8 +1,12 @@
 //! Facts about the shipped files, read with goblin: static non-PIE executables with no
 //! interpreter, no dynamic section, no writable and executable memory, a non-executable
-//! stack, no section headers, and within their size budgets.
+//! stack, no section headers, and within their size budgets; and the memory map the kernel
+//! gives the running file.
+
+use std::fs;
 
 use goblin::elf::{Elf, header, program_header as ph};
+use nix::sys::signal::Signal;
 use pause_tests::*;
 
 fn elf_facts(arch: &'static Arch) {
@@ -104,13 +108,48 @@ fn readme_sizes_are_current() {
     }
 }
 
-/// The harness tests exactly the architectures the Justfile builds, in its order.
+/// The harness tests exactly the architectures the Justfile builds, for the same targets,
+/// in its order.
 #[test]
 fn harness_covers_the_justfile_arches() {
-    let Some(arches) = justfile_arches() else {
+    let Some(built) = justfile_arches() else {
         return;
     };
-    let built: Vec<&str> = arches.iter().map(|(arch, _)| arch.as_str()).collect();
-    let tested: Vec<&str> = ALL.iter().map(|arch| arch.name).collect();
+    let tested: Vec<(String, String)> = ALL
+        .iter()
+        .map(|arch| (arch.name.to_string(), arch.target.to_string()))
+        .collect();
     assert_eq!(built, tested);
+}
+
+/// The running process's memory: the file's one read+execute segment, the stack, and the
+/// kernel's vDSO (and vsyscall) pages. Nothing is writable but the stack, nothing both
+/// writable and executable. Native only: under qemu, /proc shows qemu's memory.
+#[test]
+fn only_the_stack_is_writable() {
+    let pause = Pause::start(&AMD64, &[]);
+    pause.wait_blocked();
+    let maps = fs::read_to_string(format!("/proc/{}/maps", pause.pid)).unwrap();
+    let binary = AMD64.binary().display().to_string();
+    let mut image = 0;
+    for line in maps.lines() {
+        // start-end perms offset dev inode [name]
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (perms, name) = (fields[1], fields.get(5).copied().unwrap_or(""));
+        let (w, x) = (perms.contains('w'), perms.contains('x'));
+        assert!(!(w && x), "writable and executable: {line}\n{maps}");
+        if w {
+            assert_eq!(name, "[stack]", "writable: {line}\n{maps}");
+        }
+        if name.starts_with(&binary) {
+            assert_eq!(perms, "r-xp", "{line}\n{maps}");
+            image += 1;
+        } else {
+            let kernel = ["[stack]", "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]"];
+            assert!(kernel.contains(&name), "unexpected mapping: {line}\n{maps}");
+        }
+    }
+    assert_eq!(image, 1, "the file should be mapped once:\n{maps}");
+    pause.signal(Signal::SIGTERM);
+    assert_eq!(pause.wait().status.code(), Some(0));
 }

@@ -1,29 +1,17 @@
 //! Hostile conditions: what a node, a runtime or a neighbour in the pod may do to pause, and
 //! that it comes through: no stdio at all, argv and environment near ARG_MAX, 10,000 orphans
 //! at once, signal floods, unhandled signals from inside the pod, stop and continue, a
-//! container with no capabilities and no /proc, the seccomp allowlist in deploy/seccomp.json,
-//! a refused blocking call; and what it exposes: its memory map, and bytes that any clean
-//! build reproduces.
+//! refused blocking call, a container with no capabilities and no /proc.
 
-// Shared with pods.rs, which uses the parts this file does not.
-#[allow(dead_code)]
-#[path = "oci.rs"]
-mod oci;
-
-use std::collections::BTreeSet;
 use std::fs;
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::{Pid, SysconfVar, sysconf};
-use oci::{Kind, Runtime, assert_locked_down, locked_down_bundle, per_runtime};
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
+use nix::sys::signal::Signal;
+use nix::unistd::{SysconfVar, sysconf};
+use pause_tests::oci::{Kind, Runtime, assert_locked_down, locked_down_bundle};
 use pause_tests::*;
-
-const LOOP_TERMINATED: &str = "Error: infinite loop terminated\n";
 
 fn can_enter_pod(arch: &'static Arch) -> bool {
     can_run_pod(arch) && have("nsenter", "to enter the pod's PID namespace")
@@ -37,47 +25,6 @@ fn one_crowd_at_a_time() -> MutexGuard<'static, ()> {
     CROWD.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// User plus system CPU time of `pid` so far (a zombie keeps its figures).
-fn cpu_time(pid: Pid) -> Duration {
-    let stat = stat(pid).unwrap();
-    let fields: Vec<&str> = stat.split(' ').collect();
-    // utime and stime, fields 14 and 15 of the whole line, in clock ticks.
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    let hz = sysconf(SysconfVar::CLK_TCK).unwrap().unwrap() as u64;
-    Duration::from_millis(ticks * 1000 / hz)
-}
-
-/// The signals pending for `pid`, for its thread or the whole process, as a bit mask.
-fn pending(pid: Pid) -> u64 {
-    ["SigPnd", "ShdPnd"]
-        .map(|f| u64::from_str_radix(&status_field(pid, f), 16).unwrap())
-        .into_iter()
-        .fold(0, |all, mask| all | mask)
-}
-
-fn bit(sig: Signal) -> u64 {
-    1 << (sig as i32 - 1)
-}
-
-/// How often `pid` has gone to sleep: each pass of pause's loop adds one.
-fn sleeps(pid: Pid) -> u64 {
-    status_field(pid, "voluntary_ctxt_switches")
-        .parse()
-        .unwrap()
-}
-
-/// Waits until the native (amd64) `pid` sleeps in its blocking call again after `before`
-/// sleeps: whatever woke it has been handled and the loop went round.
-fn blocked_again(pid: Pid, before: u64) {
-    poll(
-        &format!("pid {pid} to block in {} again", AMD64.block),
-        || {
-            assert_ne!(state(pid), 'Z', "pid {pid} exited");
-            (in_blocking_call(pid, &AMD64) && sleeps(pid) > before).then_some(())
-        },
-    );
-}
-
 /// fds 0, 1 and 2 all closed, as by a runtime that hands over no stdio at all: pause runs,
 /// its writes fail and change nothing, and SIGTERM still ends it with status 0.
 fn all_stdio_closed(arch: &'static Arch) {
@@ -87,7 +34,7 @@ fn all_stdio_closed(arch: &'static Arch) {
     let close_all = ["sh", "-c", "exec \"$@\" <&- >&- 2>&-", "sh"];
     let pause = Pause::start_with(arch, &[], &close_all, |_| {});
     pause.wait_blocked();
-    if arch.qemu.is_none() {
+    if arch.native() {
         let fds: Vec<_> = fs::read_dir(format!("/proc/{}/fd", pause.pid))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -98,7 +45,7 @@ fn all_stdio_closed(arch: &'static Arch) {
     }
     let out = pause.terminate("");
     assert_eq!(out.stdout, "");
-    if arch.qemu.is_some() {
+    if !arch.native() {
         // qemu's log took the lowest free descriptor, 0; the guest's fd 2 stayed closed.
         let warning = out.trace.lines().find(|l| l.contains(" write(2,"));
         let warning = warning.unwrap_or_else(|| panic!("no warning write: {}", out.trace));
@@ -140,7 +87,7 @@ fn argv_and_environment_near_arg_max(arch: &'static Arch) {
     };
     let out = Pause::start_with(arch, &argv, &[], with_env).wait();
     assert_eq!(out.status.code(), Some(0), "{:?}", out.status);
-    assert_eq!(out.stdout, format!("pause {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(out.stdout, VERSION_LINE);
     assert_eq!(out.stderr, "");
 
     argv.pop();
@@ -223,15 +170,15 @@ fn unhandled_signals_from_inside_the_pod(arch: &'static Arch) {
     let pause = Pause::start_pod(arch);
     pause.wait_blocked();
     let handled = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGCHLD];
-    let signals: Vec<i32> = match arch.qemu {
+    let signals: Vec<i32> = match arch.native() {
         // Every standard signal but the three pause handles, and the first and last
         // real-time signals.
-        None => Signal::iterator()
+        true => Signal::iterator()
             .filter(|s| !handled.contains(s))
             .map(|s| s as i32)
             .chain([34, 64])
             .collect(),
-        Some(_) => vec![Signal::SIGKILL as i32, Signal::SIGSTOP as i32],
+        false => vec![Signal::SIGKILL as i32, Signal::SIGSTOP as i32],
     };
     let script: String = signals.iter().map(|s| format!("kill -{s} 1 && ")).collect();
     let status = finish(
@@ -242,7 +189,11 @@ fn unhandled_signals_from_inside_the_pod(arch: &'static Arch) {
     );
     // kill(2) succeeded every time: the kernel took each signal, and dropped it.
     assert!(status.success(), "kill from inside the pod: {status}");
-    assert_eq!(pending(pause.pid), 0, "signals {signals:?} were queued");
+    assert_eq!(
+        pending_signals(pause.pid),
+        0,
+        "signals {signals:?} were queued"
+    );
     assert_eq!(state(pause.pid), 'S', "pause should still sleep");
     pause.wait_blocked();
     pause.terminate(TERMINATED);
@@ -271,7 +222,7 @@ fn stop_and_continue_from_outside(arch: &'static Arch) {
     });
     pause.signal(Signal::SIGTERM);
     assert_ne!(
-        pending(pause.pid) & bit(Signal::SIGTERM),
+        pending_signals(pause.pid) & signal_bit(Signal::SIGTERM),
         0,
         "SIGTERM not held"
     );
@@ -297,7 +248,7 @@ fn refused_blocking_call_exits_42(arch: &'static Arch) {
     }
     let filter = refusing([(arch.block.parse().unwrap(), vec![])]);
     let pause = Pause::start_filtered(arch, filter);
-    if arch.qemu.is_some() && arch.block == "pause" {
+    if !arch.native() && arch.block == "pause" {
         pause.wait_blocked();
         pause.terminate(&format!("{WARNING}{TERMINATED}"));
         return;
@@ -321,231 +272,7 @@ per_arch!(
     unhandled_signals_from_inside_the_pod,
     stop_and_continue_from_outside,
     refused_blocking_call_exits_42,
-    profile_allows_every_call_pause_makes,
 );
-
-/// The running process's memory: the file's one read+execute segment, the stack, and the
-/// kernel's vDSO (and vsyscall) pages. Nothing is writable but the stack, nothing both
-/// writable and executable. Native only: under qemu, /proc shows qemu's memory.
-#[test]
-fn only_the_stack_is_writable() {
-    let pause = Pause::start(&AMD64, &[]);
-    pause.wait_blocked();
-    let maps = fs::read_to_string(format!("/proc/{}/maps", pause.pid)).unwrap();
-    let binary = AMD64.binary().display().to_string();
-    let mut image = 0;
-    for line in maps.lines() {
-        // start-end perms offset dev inode [name]
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (perms, name) = (fields[1], fields.get(5).copied().unwrap_or(""));
-        let (w, x) = (perms.contains('w'), perms.contains('x'));
-        assert!(!(w && x), "writable and executable: {line}\n{maps}");
-        if w {
-            assert_eq!(name, "[stack]", "writable: {line}\n{maps}");
-        }
-        if name.starts_with(&binary) {
-            assert_eq!(perms, "r-xp", "{line}\n{maps}");
-            image += 1;
-        } else {
-            let kernel = ["[stack]", "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]"];
-            assert!(kernel.contains(&name), "unexpected mapping: {line}\n{maps}");
-        }
-    }
-    assert_eq!(image, 1, "the file should be mapped once:\n{maps}");
-    pause.signal(Signal::SIGTERM);
-    assert_eq!(pause.wait().status.code(), Some(0));
-}
-
-/// Two builds from scratch, each in its own empty target directory, with the command
-/// `just dist` runs, give the same bytes, and those are the bytes in dist/: nothing in the
-/// output depends on the build directory, the time or the machine's state.
-#[test]
-fn two_clean_builds_are_bit_identical() {
-    let Some(arches) = justfile_arches() else {
-        return;
-    };
-    let workspace = workspace();
-    let rustc = |arg: &str| {
-        let out = Command::new("rustc").arg(arg).output().unwrap();
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let host = rustc("-vV");
-    let host = host.lines().find_map(|l| l.strip_prefix("host: ")).unwrap();
-    let objcopy = PathBuf::from(rustc("--print=sysroot").trim())
-        .join("lib/rustlib")
-        .join(host)
-        .join("bin/llvm-objcopy");
-
-    let builds = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    for (arch, target) in &arches {
-        let bytes: Vec<Vec<u8>> = builds
-            .iter()
-            .map(|dir| {
-                let status = finish(
-                    Command::new(env!("CARGO"))
-                        .args(["build", "--quiet", "--config", "linker/cargo.toml"])
-                        .args(["-p", "pause", "--release", "--target", target])
-                        .env("CARGO_TARGET_DIR", dir.path())
-                        .current_dir(&workspace),
-                    &format!("the {target} build"),
-                );
-                assert!(status.success(), "{target}: {status}");
-                let built = dir.path().join(target).join("release/pause");
-                let stripped = dir.path().join(format!("pause-linux-{arch}"));
-                let status = finish(
-                    Command::new(&objcopy)
-                        .arg("--strip-sections")
-                        .args([&built, &stripped]),
-                    "llvm-objcopy",
-                );
-                assert!(status.success(), "{target}: llvm-objcopy {status}");
-                fs::read(stripped).unwrap()
-            })
-            .collect();
-        assert!(bytes[0] == bytes[1], "{arch}: two clean builds differ");
-        let shipped = fs::read(workspace.join(format!("dist/pause-linux-{arch}"))).unwrap();
-        assert!(
-            bytes[0] == shipped,
-            "{arch}: dist/ differs from a clean build of this source (stale? `just dist`)"
-        );
-    }
-}
-
-/// deploy/seccomp.json.
-fn profile() -> LinuxSeccomp {
-    let path = workspace().join("deploy/seccomp.json");
-    serde_json::from_str(&fs::read_to_string(&path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: not an OCI linux.seccomp: {e}", path.display()))
-}
-
-/// The syscalls the profile allows.
-fn allowed(profile: &LinuxSeccomp) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for rule in profile.syscalls().as_deref().unwrap_or_default() {
-        assert_eq!(rule.action(), LinuxSeccompAction::ScmpActAllow, "{rule:?}");
-        assert!(
-            rule.args().is_none(),
-            "no rule may depend on arguments: {rule:?}"
-        );
-        names.extend(rule.names().iter().cloned());
-    }
-    names
-}
-
-/// The signal return pause needs where arch/ names none: the kernel's or the vDSO's
-/// trampoline makes it (arm and s390x: sigreturn; arm64, riscv64, ppc64le: rt_sigreturn).
-const SIGNAL_RETURN: [&str; 2] = ["rt_sigreturn", "sigreturn"];
-
-/// What the runtime's init calls after installing the filter, up to and including the
-/// execve of pause. Measured with strace on Debian 12's runc 1.1.5 and crun 1.8.1, with
-/// noNewPrivileges (as containerd and cri-dockerd run every sandbox), in which case both
-/// install the filter as late as they can:
-/// - runc: close and openat, then write on its exec FIFO; openat, fstatfs and getdents64
-///   to list /proc/self/fd and close stray descriptors; getpid; futex and rt_sigreturn for
-///   the Go runtime (a refused futex crashes runc's init in about one run in ten); execve.
-/// - crun: close, execve.
-///
-/// fstatfs64 is the name Go's fstatfs has on 32-bit arm and 386. Without noNewPrivileges
-/// runc installs the filter before dropping privileges and needs some 20 calls more
-/// (capget, capset, prctl, setgroups, setuid...): this profile is not for that case.
-const RUNTIME: [&str; 7] = [
-    "close",
-    "execve",
-    "fstatfs",
-    "fstatfs64",
-    "futex",
-    "getdents64",
-    "openat",
-];
-
-/// The profile allows exactly what pause calls on some architecture (every name in an
-/// arch/ `nr` module, and the signal return) plus the runtime's documented set; it refuses
-/// everything else with an error, and each name is a syscall somewhere.
-#[test]
-fn profile_is_in_step_with_arch() {
-    let profile = profile();
-    assert_eq!(profile.default_action(), LinuxSeccompAction::ScmpActErrno);
-    // None listed: libseccomp cannot put big-endian s390x in one filter with the others
-    // (EDOM), and runc 1.1 rejects SCMP_ARCH_RISCV64. Without a list every runtime filters
-    // its native architecture, by name: one file serves all seven.
-    assert_eq!(profile.architectures(), &None);
-
-    let mut pause: BTreeSet<String> = ALL
-        .iter()
-        .flat_map(|a| nr_table(a))
-        .map(|(name, _)| name)
-        .collect();
-    pause.extend(SIGNAL_RETURN.map(String::from));
-    let mut expected = pause.clone();
-    expected.extend(RUNTIME.map(String::from));
-    let allowed = allowed(&profile);
-    let missing: Vec<_> = pause.difference(&allowed).collect();
-    assert!(missing.is_empty(), "pause calls {missing:?}, not allowed");
-    assert_eq!(
-        allowed, expected,
-        "allowed beyond pause's and the runtime's calls"
-    );
-    for name in &allowed {
-        assert!(
-            ALL.iter().any(|a| (a.sysno)(name).is_some()),
-            "{name} is no syscall on any architecture"
-        );
-    }
-}
-
-/// Every call pause makes, traced on the real binary (startup, the SIGCHLD handler with its
-/// signal return, SIGTERM), is one the profile allows: arch/ and the profile cannot drift
-/// apart unnoticed, not even by a call arch/ does not name.
-fn profile_allows_every_call_pause_makes(arch: &'static Arch) {
-    if !arch.runnable() || (arch.qemu.is_none() && !have("strace", "to trace syscalls")) {
-        return;
-    }
-    let pause = Pause::start_traced(arch, &[]);
-    pause.wait_blocked();
-    pause.signal(Signal::SIGCHLD);
-    let sigreturn = |c: &String| SIGNAL_RETURN.contains(&c.as_str());
-    poll("the SIGCHLD handler to return", || {
-        trace_calls(&pause.trace())
-            .iter()
-            .any(sigreturn)
-            .then_some(())
-    });
-    pause.signal(Signal::SIGTERM);
-    let out = pause.wait();
-    let calls: BTreeSet<String> = trace_calls(&out.trace).into_iter().collect();
-    assert_eq!(out.status.code(), Some(0), "{calls:?}");
-    let allowed = allowed(&profile());
-    assert!(
-        calls.contains("wait4"),
-        "the handler did not run: {calls:?}"
-    );
-    let refused: Vec<_> = calls.difference(&allowed).collect();
-    assert!(
-        refused.is_empty(),
-        "{}: the profile refuses {refused:?}",
-        arch.name
-    );
-}
-
-/// SIGCHLD (the handler runs, calls wait4, returns through the signal trampoline), then
-/// SIGSTOP and SIGCONT (the blocking call is restarted), then SIGTERM through the runtime,
-/// as a kubelet stops a sandbox: status 0, the message, nothing on stdout.
-fn exercise_and_stop(pause: oci::Container) {
-    let pid = pause.pid();
-    let before = sleeps(pid);
-    kill(pid, Signal::SIGCHLD).unwrap();
-    blocked_again(pid, before);
-    kill(pid, Signal::SIGSTOP).unwrap();
-    poll("pause to stop", || (state(pid) == 'T').then_some(()));
-    let before = sleeps(pid);
-    kill(pid, Signal::SIGCONT).unwrap();
-    blocked_again(pid, before);
-    pause.kill("TERM");
-    let out = pause.wait();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stderr), TERMINATED);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
-}
 
 /// The strictest sandbox a pod may get, without /proc or /sys: of the usual mounts only the
 /// /dev tmpfs stays, since crun fills a /dev with the default devices, in the rootfs itself
@@ -573,7 +300,7 @@ fn crun_without_proc() {
 
     let pause = rt.run("no-proc", bundle);
     let pid = pause.pid();
-    blocked_again(pid, 0);
+    wait_blocked_again(pid, &AMD64, 0);
     assert_locked_down(pid);
     let mounts = fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
     // Fields: id, parent, dev, root, mount point, options.
@@ -581,44 +308,5 @@ fn crun_without_proc() {
     let points: Vec<&str> = mounts.iter().map(|m| m[4]).collect();
     assert_eq!(points, ["/", "/dev"], "{mounts:?}");
     assert!(mounts[0][5].split(',').any(|o| o == "ro"), "{mounts:?}");
-    exercise_and_stop(pause);
+    pause.exercise_then_terminate();
 }
-
-/// The shipped profile reaches the runtime as a kubelet's Localhost profile would, in a
-/// locked-down sandbox: pause starts under it, runs its SIGCHLD handler, is stopped and
-/// continued, and exits 0 on SIGTERM.
-fn runs_under_the_profile(kind: Kind) {
-    let Some(rt) = Runtime::new(kind) else { return };
-    let pause = rt.run("seccomp", locked_down_bundle(Some(profile())));
-    let pid = pause.pid();
-    blocked_again(pid, 0);
-    assert_locked_down(pid);
-    // Mode 2 is a filter; the runtime's is the only one.
-    assert_eq!(status_field(pid, "Seccomp"), "2");
-    assert_eq!(status_field(pid, "Seccomp_filters"), "1");
-    exercise_and_stop(pause);
-}
-
-/// The same profile without the blocking call, under a real runtime: the error and 42.
-fn profile_without_the_blocking_call_exits_42(kind: Kind) {
-    let Some(rt) = Runtime::new(kind) else { return };
-    let mut profile = profile();
-    let rules = profile.syscalls().clone().unwrap();
-    let rules = rules.into_iter().map(|mut rule| {
-        let names = rule
-            .names()
-            .iter()
-            .filter(|n| *n != "pause" && *n != "ppoll");
-        rule.set_names(names.cloned().collect());
-        rule
-    });
-    profile.set_syscalls(Some(rules.collect()));
-    let out = rt.run_to_end("refused", locked_down_bundle(Some(profile)));
-    assert_eq!(out.status.code(), Some(42), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stderr), LOOP_TERMINATED);
-}
-
-per_runtime!(
-    runs_under_the_profile,
-    profile_without_the_blocking_call_exits_42
-);

@@ -46,13 +46,13 @@ fn platform(arch: &str) -> (&str, Option<&str>) {
 }
 
 /// An image built by `just image`'s command into a temp dir, removed when dropped.
-struct Image {
+struct BuiltImage {
     dir: TempDir,
 }
 
-impl Image {
+impl BuiltImage {
     /// Builds it with `env` added to (`Some`) or removed from (`None`) the environment.
-    fn build(env: &[(&str, Option<&str>)]) -> Image {
+    fn build(env: &[(&str, Option<&str>)]) -> BuiltImage {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO"));
         cmd.current_dir(workspace())
@@ -72,7 +72,7 @@ impl Image {
             "pause-tools image: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Image { dir }
+        BuiltImage { dir }
     }
 
     fn layout(&self) -> PathBuf {
@@ -150,7 +150,7 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// Runs `program args`, asserting success; its stdout.
-fn run_ok(program: &str, args: &[&str]) -> Vec<u8> {
+fn stdout_of(program: &str, args: &[&str]) -> Vec<u8> {
     let out = Command::new(program).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -163,7 +163,7 @@ fn run_ok(program: &str, args: &[&str]) -> Vec<u8> {
 /// The same inputs give the same bytes: every blob, index.json and the archive.
 #[test]
 fn two_builds_are_identical() {
-    let (a, b) = (Image::build(&[]), Image::build(&[]));
+    let (a, b) = (BuiltImage::build(&[]), BuiltImage::build(&[]));
     let (a, b) = (files(a.dir.path()), files(b.dir.path()));
     assert!(a.contains_key(Path::new("oci/index.json")));
     assert!(a.contains_key(Path::new("pause-oci.tar")));
@@ -189,7 +189,7 @@ fn hex(bytes: &[u8]) -> String {
 /// revision is HEAD, the version the crate's.
 #[test]
 fn time_version_and_revision() {
-    let image = Image::build(&[("SOURCE_DATE_EPOCH", Some("86400"))]);
+    let image = BuiltImage::build(&[("SOURCE_DATE_EPOCH", Some("86400"))]);
     let arch = arches()[0].name;
     assert_eq!(
         image.config(arch).created().as_deref(),
@@ -235,7 +235,7 @@ fn time_version_and_revision() {
         "--format=%cd",
     ])
     .unwrap();
-    let image = Image::build(&[("SOURCE_DATE_EPOCH", None)]);
+    let image = BuiltImage::build(&[("SOURCE_DATE_EPOCH", None)]);
     let annotations = image.manifest(arch).annotations().clone().unwrap();
     assert_eq!(annotations["org.opencontainers.image.revision"], head);
     assert_eq!(annotations["org.opencontainers.image.created"], committed);
@@ -249,14 +249,14 @@ fn skopeo_reads_the_index() {
     if !have("skopeo", "to read OCI images") {
         return;
     }
-    let image = Image::build(&[]);
-    let raw = run_ok("skopeo", &["inspect", "--raw", &image.reference("latest")]);
+    let image = BuiltImage::build(&[]);
+    let raw = stdout_of("skopeo", &["inspect", "--raw", &image.reference("latest")]);
     assert_eq!(
-        run_ok("skopeo", &["inspect", "--raw", &image.reference(VERSION)]),
+        stdout_of("skopeo", &["inspect", "--raw", &image.reference(VERSION)]),
         raw
     );
     let archive = format!("oci-archive:{}", image.archive().display());
-    assert_eq!(run_ok("skopeo", &["inspect", "--raw", &archive]), raw);
+    assert_eq!(stdout_of("skopeo", &["inspect", "--raw", &archive]), raw);
     assert_eq!(
         image.tagged("latest").digest().digest(),
         hex(&Sha256::digest(&raw))
@@ -282,10 +282,10 @@ fn skopeo_reads_the_platform(arch: &'static Arch) {
     if !built(arch) || !have("skopeo", "to read OCI images") {
         return;
     }
-    let image = Image::build(&[]);
+    let image = BuiltImage::build(&[]);
     let reference = image.reference(arch.name);
     let inspect: serde_json::Value =
-        serde_json::from_slice(&run_ok("skopeo", &["inspect", &reference])).unwrap();
+        serde_json::from_slice(&stdout_of("skopeo", &["inspect", &reference])).unwrap();
     let (architecture, variant) = platform(arch.name);
     assert_eq!(inspect["Architecture"], architecture);
     assert_eq!(inspect["Os"], "linux");
@@ -294,7 +294,7 @@ fn skopeo_reads_the_platform(arch: &'static Arch) {
         image.tagged(arch.name).digest().to_string()
     );
 
-    let raw = run_ok("skopeo", &["inspect", "--config", &reference]);
+    let raw = stdout_of("skopeo", &["inspect", "--config", &reference]);
     let config: ImageConfiguration = serde_json::from_slice(&raw).unwrap();
     assert_eq!(config.architecture().to_string(), architecture);
     assert_eq!(config.variant().as_deref(), variant);
@@ -316,11 +316,11 @@ fn umoci_unpacks_only_pause(arch: &'static Arch) {
     {
         return;
     }
-    let image = Image::build(&[]);
+    let image = BuiltImage::build(&[]);
     let work = tempfile::tempdir().unwrap();
     let bundle = work.path().join("bundle");
     let tagged = format!("{}:{}", image.layout().display(), arch.name);
-    run_ok(
+    stdout_of(
         "umoci",
         &["unpack", "--image", &tagged, bundle.to_str().unwrap()],
     );
@@ -349,7 +349,7 @@ fn blobs_fit_in_2_kib(arch: &'static Arch) {
     if !built(arch) {
         return;
     }
-    let image = Image::build(&[]);
+    let image = BuiltImage::build(&[]);
     let entry = image.tagged(arch.name);
     let manifest = image.manifest(arch.name);
     let [layer] = &manifest.layers()[..] else {
@@ -377,7 +377,7 @@ fn podman_loads_the_archive() {
     if !have("podman", "to load the archive") || !privileged("to use a private store") {
         return;
     }
-    let image = Image::build(&[]);
+    let image = BuiltImage::build(&[]);
     let work = tempfile::tempdir().unwrap();
     let dir = |name: &str| {
         let path = work.path().join(name);
@@ -424,14 +424,14 @@ fn podman_loads_the_archive() {
 }
 
 /// A containerd of the test's own (private root, state and socket), killed when dropped.
-struct Containerd {
-    _daemon: Reaped,
+struct ContainerdImages {
+    _daemon: KillOnDrop,
     socket: String,
     _dir: TempDir,
 }
 
-impl Containerd {
-    fn start() -> Containerd {
+impl ContainerdImages {
+    fn start() -> ContainerdImages {
         let dir = tempfile::tempdir().unwrap();
         let at = dir.path().display();
         let socket = format!("{at}/containerd.sock");
@@ -444,7 +444,7 @@ impl Containerd {
         );
         fs::write(dir.path().join("config.toml"), config).unwrap();
         let log = fs::File::create(dir.path().join("containerd.log")).unwrap();
-        let daemon = Reaped::spawn(
+        let daemon = KillOnDrop::spawn(
             Command::new("containerd")
                 .arg("--config")
                 .arg(dir.path().join("config.toml"))
@@ -452,7 +452,7 @@ impl Containerd {
                 .stdout(log.try_clone().unwrap())
                 .stderr(log),
         );
-        let containerd = Containerd {
+        let containerd = ContainerdImages {
             _daemon: daemon,
             socket,
             _dir: dir,
@@ -481,8 +481,8 @@ fn containerd_imports_the_archive() {
     {
         return;
     }
-    let image = Image::build(&[]);
-    let containerd = Containerd::start();
+    let image = BuiltImage::build(&[]);
+    let containerd = ContainerdImages::start();
     let out = containerd.ctr(&["images", "import", image.archive().to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ctr images import: {stderr}");

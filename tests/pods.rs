@@ -2,17 +2,17 @@
 //! (dist/oci, tag amd64, unpacked by umoci) as the infra container with its own namespaces,
 //! and busybox app containers that join its network, IPC, UTS and PID namespaces by path.
 
-#[path = "oci.rs"]
-mod oci;
-
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
 use nix::unistd::Pid;
-use oci::{Bundle, Container, Kind, Runtime, assert_locked_down, locked_down_bundle, per_runtime};
 use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
-use pause_tests::{AMD64, Orphans, TERMINATED, have, held_fifo, poll, status_field, wait_blocked};
+use pause_tests::oci::{Bundle, Container, Kind, Runtime, assert_locked_down, locked_down_bundle};
+use pause_tests::{
+    AMD64, Orphans, TERMINATED, have, held_fifo, per_runtime, poll, status_field,
+    wait_in_blocking_call,
+};
 
 /// The namespaces an app shares with the pod; it keeps its own mount namespace.
 const SHARED: [(LinuxNamespaceType, &str); 4] = [
@@ -49,7 +49,7 @@ impl Pod {
         bundle.save(&spec);
 
         let pause = rt.run("pause", bundle);
-        wait_blocked(pause.pid(), &AMD64);
+        wait_in_blocking_call(pause.pid(), &AMD64);
         Some(Pod {
             rt,
             pause,

@@ -25,7 +25,7 @@ fn exact_syscall_sequence(arch: &'static Arch) {
     if !arch.runnable() {
         return;
     }
-    if arch.qemu.is_none() {
+    if arch.native() {
         return native_sequence(arch);
     }
     let pause = Pause::start(arch, &[]);

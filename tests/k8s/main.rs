@@ -1,15 +1,11 @@
 //! The path a kubelet drives, with real runtimes and our image (`dist/pause-oci.tar`, from
 //! `just image`): containerd 1.6's CRI runs it as the pod sandbox, podman 4.3 as a pod's
-//! infra container. Each runtime runs inside an enclave (k8s/enclave.rs) that the kernel
+//! infra container. Each runtime runs inside an enclave (enclave.rs) that the kernel
 //! tears down with the test, so nothing a runtime makes outlives it.
 
-#[path = "k8s/busybox.rs"]
 mod busybox;
-#[path = "k8s/containerd.rs"]
 mod containerd;
-#[path = "k8s/enclave.rs"]
 mod enclave;
-#[path = "k8s/podman.rs"]
 mod podman;
 
 use std::fs;
@@ -25,7 +21,7 @@ use k8s_cri::v1::{
     PodSandboxState, PodSandboxStatusRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
     StartContainerRequest, StopPodSandboxRequest,
 };
-use pause_tests::{AMD64, Reaped, have, have_file, poll, privileged, status_value, workspace};
+use pause_tests::{AMD64, KillOnDrop, have, have_file, poll, privileged, status_value, workspace};
 
 use containerd::Containerd;
 use enclave::Enclave;
@@ -369,7 +365,7 @@ fn assert_app_answers_on_the_pods_localhost(pause: &Path) {
 
 /// `ctr events`: containerd's event stream, which carries each task's exit status.
 struct Events {
-    _ctr: Reaped,
+    _ctr: KillOnDrop,
     log: PathBuf,
 }
 
@@ -378,7 +374,7 @@ impl Events {
     /// this makes (relabelling the CRI's namespace).
     fn watch(containerd: &Containerd, enclave: &Enclave) -> Events {
         let log = enclave.path("/run/events.log");
-        let ctr = Reaped::spawn(
+        let ctr = KillOnDrop::spawn(
             containerd
                 .ctr_command(&["events"])
                 .stdout(fs::File::create(&log).unwrap()),

@@ -11,11 +11,16 @@ use std::process::{Command, Output, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::arch::{AMD64, workspace};
+use crate::pause::TERMINATED;
+use crate::process::{KillOnDrop, poll};
+use crate::procfs::{state, status_field, voluntary_sleeps, wait_blocked_again};
+use crate::skip::{have, privileged};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use oci_spec::runtime::{
     Capabilities, ContainerState, LinuxCapabilitiesBuilder, LinuxSeccomp, Spec, State,
 };
-use pause_tests::{AMD64, Reaped, have, poll, privileged, status_field, workspace};
 use tempfile::TempDir;
 
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +80,7 @@ impl Runtime {
 
     /// Runs `runtime ARGS` to the end, within the deadline.
     pub fn output(&self, args: &[&str]) -> Output {
-        let child = Reaped::spawn(
+        let child = KillOnDrop::spawn(
             self.command()
                 .args(args)
                 .stdin(Stdio::null())
@@ -114,7 +119,7 @@ impl Runtime {
     /// outlives it, so that is a file, not a pipe whose end would never come.
     pub fn exec_detached(&self, id: &str, argv: &[&str]) {
         let mut log = tempfile::tempfile().unwrap();
-        let mut child = Reaped::spawn(
+        let mut child = KillOnDrop::spawn(
             self.command()
                 .args([&["exec", "--detach", id], argv].concat())
                 .stdin(Stdio::null())
@@ -160,7 +165,7 @@ impl Runtime {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let id = format!("pause-test-{}-{n}-{name}", std::process::id());
-        let child = Reaped::spawn(
+        let child = KillOnDrop::spawn(
             self.command()
                 .args(["run", "--bundle"])
                 .arg(bundle.path())
@@ -193,7 +198,7 @@ fn hybrid_cgroups() -> bool {
 pub struct Container {
     rt: Runtime,
     pub id: String,
-    child: Option<Reaped>,
+    child: Option<KillOnDrop>,
     pid: Option<Pid>,
     _bundle: Bundle,
 }
@@ -212,6 +217,27 @@ impl Container {
     /// `runtime exec ID ARGV`; returns its stdout.
     pub fn exec(&self, argv: &[&str]) -> String {
         self.rt.exec(&self.id, argv)
+    }
+
+    /// For a container running our pause (native, so amd64): SIGCHLD (the handler runs,
+    /// calls wait4, returns through the signal trampoline), then SIGSTOP and SIGCONT (the
+    /// blocking call is restarted), then SIGTERM through the runtime, as a kubelet stops a
+    /// sandbox: status 0, the message, nothing on stdout.
+    pub fn exercise_then_terminate(self) {
+        let pid = self.pid();
+        let before = voluntary_sleeps(pid);
+        kill(pid, Signal::SIGCHLD).unwrap();
+        wait_blocked_again(pid, &AMD64, before);
+        kill(pid, Signal::SIGSTOP).unwrap();
+        poll("pause to stop", || (state(pid) == 'T').then_some(()));
+        let before = voluntary_sleeps(pid);
+        kill(pid, Signal::SIGCONT).unwrap();
+        wait_blocked_again(pid, &AMD64, before);
+        self.kill("TERM");
+        let out = self.wait();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), TERMINATED);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     }
 
     /// Waits, within the deadline, for the container to exit: the runtime exits with the
@@ -353,6 +379,7 @@ pub fn assert_locked_down(pid: Pid) {
 
 /// One `#[test]` per runtime for each named `fn(Kind)`, in modules named after the runtime:
 /// `cargo test --test pods crun::` runs one runtime.
+#[macro_export]
 macro_rules! per_runtime {
     ($($test:ident),* $(,)?) => {
         mod runc {
@@ -363,4 +390,3 @@ macro_rules! per_runtime {
         }
     };
 }
-pub(crate) use per_runtime;

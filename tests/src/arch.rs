@@ -1,0 +1,292 @@
+//! The architectures pause ships for: one list, from which `ALL`, the `per_arch!` test macro
+//! and every per-arch fact come; checked against the Justfile's `arches`, which the recipes
+//! build from.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::skip::have;
+
+/// One architecture pause ships for.
+pub struct Arch {
+    /// Go/OCI name: `dist/pause-linux-<name>`.
+    pub name: &'static str,
+    /// The Rust target `just dist` builds it for.
+    pub target: &'static str,
+    /// `target_arch` of that target: the host runs it natively when it is the harness's own.
+    pub target_arch: &'static str,
+    /// The qemu-user program that runs it on any other host.
+    pub qemu: &'static str,
+    /// `e_machine` in the ELF header.
+    pub machine: u16,
+    /// The file in arch/ that implements it.
+    pub arch_file: &'static str,
+    /// The syscall it blocks in.
+    pub block: &'static str,
+    /// Size ceiling of the shipped file, in bytes: a regression guard just above today's size
+    /// (see the README for where the bytes go).
+    pub budget: u64,
+    /// The syscall number for a name on this architecture, from the `syscalls` crate.
+    pub sysno: fn(&str) -> Option<i64>,
+}
+
+/// The number of syscall `$name` on one architecture, from the `syscalls` crate.
+macro_rules! sysno_of {
+    ($arch:ident) => {
+        |name| {
+            name.parse::<syscalls::$arch::Sysno>()
+                .ok()
+                .map(|s| s.id().into())
+        }
+    };
+}
+
+/// The one list: `module CONST { facts }` per architecture, in the Justfile's order. It
+/// defines each `Arch` const, `ALL`, and `per_arch!`, so that an architecture added here
+/// gets every per-arch test. (`$d` is a `$` handed in, for the inner macro's own variables.)
+macro_rules! arches {
+    ($d:tt $($module:ident $konst:ident { $($fact:ident: $value:expr),* $(,)? })*) => {
+        $(pub const $konst: Arch = Arch { $($fact: $value),* };)*
+
+        pub const ALL: &[&Arch] = &[$(&$konst),*];
+
+        /// Expands to one `#[test]` per architecture for each named `fn(&Arch)` in the
+        /// calling file, in modules named after the architecture: `cargo test arm64::` runs
+        /// one arch.
+        #[macro_export]
+        macro_rules! per_arch {
+            ($d($d test:ident),* $d(,)?) => {
+                $(
+                    mod $module {
+                        $d(
+                            #[test]
+                            fn $d test() {
+                                super::$d test(&$d crate::$konst)
+                            }
+                        )*
+                    }
+                )*
+            };
+        }
+    };
+}
+
+arches! {$
+    amd64 AMD64 {
+        name: "amd64",
+        target: "x86_64-unknown-linux-gnu",
+        target_arch: "x86_64",
+        qemu: "qemu-x86_64-static",
+        machine: em::X86_64,
+        arch_file: "x86_64.rs",
+        block: "pause",
+        budget: 704,
+        sysno: sysno_of!(x86_64),
+    }
+    arm64 ARM64 {
+        name: "arm64",
+        target: "aarch64-unknown-linux-gnu",
+        target_arch: "aarch64",
+        qemu: "qemu-aarch64-static",
+        machine: em::AARCH64,
+        arch_file: "aarch64.rs",
+        block: "ppoll",
+        budget: 784,
+        sysno: sysno_of!(aarch64),
+    }
+    arm ARM {
+        name: "arm",
+        target: "thumbv7neon-unknown-linux-gnueabihf",
+        target_arch: "arm",
+        qemu: "qemu-arm-static",
+        machine: em::ARM,
+        arch_file: "arm.rs",
+        block: "pause",
+        budget: 608,
+        sysno: sysno_of!(arm),
+    }
+    i386 I386 {
+        name: "386",
+        target: "i686-unknown-linux-gnu",
+        target_arch: "x86",
+        qemu: "qemu-i386-static",
+        machine: em::I386,
+        arch_file: "x86.rs",
+        block: "pause",
+        budget: 640,
+        sysno: sysno_of!(x86),
+    }
+    riscv64 RISCV64 {
+        name: "riscv64",
+        target: "riscv64gc-unknown-linux-gnu",
+        target_arch: "riscv64",
+        qemu: "qemu-riscv64-static",
+        machine: em::RISCV,
+        arch_file: "riscv64.rs",
+        block: "ppoll",
+        budget: 720,
+        sysno: sysno_of!(riscv64),
+    }
+    s390x S390X {
+        name: "s390x",
+        target: "s390x-unknown-linux-gnu",
+        target_arch: "s390x",
+        qemu: "qemu-s390x-static",
+        machine: em::S390,
+        arch_file: "s390x.rs",
+        block: "pause",
+        budget: 704,
+        sysno: sysno_of!(s390x),
+    }
+    ppc64le PPC64LE {
+        name: "ppc64le",
+        target: "powerpc64le-unknown-linux-gnu",
+        target_arch: "powerpc64",
+        qemu: "qemu-ppc64le-static",
+        machine: em::PPC64,
+        arch_file: "powerpc64.rs",
+        block: "pause",
+        // Its ELFv2 code is wordy: 4-byte instructions, two for a constant, a TOC-setup
+        // entry and trailing padding per function, and a 16-byte error fix-up per syscall.
+        budget: 1024,
+        sysno: sysno_of!(powerpc64),
+    }
+}
+
+/// ELF machine numbers (`e_machine`).
+mod em {
+    pub const I386: u16 = 3;
+    pub const PPC64: u16 = 21;
+    pub const S390: u16 = 22;
+    pub const ARM: u16 = 40;
+    pub const X86_64: u16 = 62;
+    pub const AARCH64: u16 = 183;
+    pub const RISCV: u16 = 243;
+}
+
+impl Arch {
+    pub fn binary(&self) -> PathBuf {
+        let path = workspace()
+            .join("dist")
+            .join(format!("pause-linux-{}", self.name));
+        assert!(
+            path.is_file(),
+            "{} is missing: run `just dist` first",
+            path.display()
+        );
+        path
+    }
+
+    /// Whether this host's kernel runs it directly, without qemu-user.
+    pub fn native(&self) -> bool {
+        self.target_arch == std::env::consts::ARCH
+    }
+
+    /// The qemu-user program that runs it here; `None` when the host runs it natively.
+    pub fn emulator(&self) -> Option<&'static str> {
+        (!self.native()).then_some(self.qemu)
+    }
+
+    /// Whether this arch can run here: natively, or with its qemu-user installed.
+    pub fn runnable(&self) -> bool {
+        self.emulator()
+            .is_none_or(|q| have(q, "to run foreign architectures"))
+    }
+
+    /// The argv that runs pause with `args`; under qemu, `log` receives qemu's -strace.
+    pub fn argv(&self, log: &Path, args: &[&str]) -> Vec<String> {
+        let mut argv = Vec::new();
+        if let Some(qemu) = self.emulator() {
+            argv.extend([
+                qemu.into(),
+                "-D".into(),
+                log.display().to_string(),
+                "-strace".into(),
+            ]);
+        }
+        argv.push(self.binary().display().to_string());
+        argv.extend(args.iter().map(|a| a.to_string()));
+        argv
+    }
+
+    /// The file a process running pause executes: pause itself, or its qemu-user program,
+    /// with symlinks resolved as /proc/PID/exe shows them (qemu 10's `qemu-*-static` are
+    /// links to `qemu-*`).
+    pub fn executable(&self) -> PathBuf {
+        let program = match self.emulator() {
+            Some(qemu) => which(qemu),
+            None => self.binary(),
+        };
+        fs::canonicalize(&program).unwrap_or_else(|e| panic!("{}: {e}", program.display()))
+    }
+}
+
+/// `tool`'s path on PATH (the caller has checked it is there).
+pub fn which(tool: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{tool} is not on PATH"))
+}
+
+/// The `pub mod nr` of this arch's file in arch/, as (lower-case name, number) pairs: the
+/// system calls pause makes there. Every line in it must read `pub const NAME: usize = N;`,
+/// so that no entry can be overlooked.
+pub fn nr_table(arch: &Arch) -> Vec<(String, i64)> {
+    let file = arch.arch_file;
+    let source = fs::read_to_string(workspace().join("arch").join(file)).unwrap();
+    let block = source.split("pub mod nr {").nth(1);
+    let block = block.unwrap_or_else(|| panic!("{file}: no `pub mod nr`"));
+    let block = block.split('}').next().unwrap();
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let decl = line
+                .strip_prefix("pub const ")
+                .and_then(|d| d.strip_suffix(';'))
+                .and_then(|d| d.split_once(": usize = "));
+            let (name, value) =
+                decl.unwrap_or_else(|| panic!("{file}: not `pub const NAME: usize = N;`: {line}"));
+            let value = value
+                .parse()
+                .unwrap_or_else(|e| panic!("{file}: {line}: {e}"));
+            (name.to_lowercase(), value)
+        })
+        .collect()
+}
+
+/// The Justfile's `arches`, the list every recipe builds from, as (Go name, Rust target)
+/// pairs; `None` (a skip, outside CI) without `just`.
+pub fn justfile_arches() -> Option<Vec<(String, String)>> {
+    let list = just_evaluate("arches")?;
+    let pairs = list.split_whitespace().map(|pair| {
+        let (arch, target) = pair.split_once(':').expect(pair);
+        (arch.to_string(), target.to_string())
+    });
+    Some(pairs.collect())
+}
+
+/// The value of the Justfile variable `name`; `None` (a skip, outside CI) without `just`.
+pub fn just_evaluate(name: &str) -> Option<String> {
+    if !have("just", "to read the Justfile") {
+        return None;
+    }
+    let out = Command::new("just")
+        .args(["--evaluate", name])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "just --evaluate {name}: {out:?}");
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}

@@ -1,0 +1,18 @@
+//! The std harness's shared parts, one module per mechanism. Every test runs the release
+//! binaries in `dist/` (built by `just dist`) and the image in `dist/oci`, so what is
+//! tested is what ships.
+
+pub mod arch;
+pub mod oci;
+pub mod pause;
+pub mod pod;
+pub mod process;
+pub mod procfs;
+pub mod skip;
+
+pub use arch::*;
+pub use pause::*;
+pub use pod::*;
+pub use process::*;
+pub use procfs::*;
+pub use skip::*;
