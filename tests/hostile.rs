@@ -13,10 +13,6 @@ use nix::unistd::{SysconfVar, sysconf};
 use pause_tests::oci::{Kind, Runtime, assert_locked_down, locked_down_bundle};
 use pause_tests::*;
 
-fn can_enter_pod(arch: &'static Arch) -> bool {
-    can_run_pod(arch) && have("nsenter", "to enter the pod's PID namespace")
-}
-
 /// Tests that fork thousands of processes take turns: two at once would only double the
 /// load on a machine's PID space and memory that other work shares.
 fn one_crowd_at_a_time() -> MutexGuard<'static, ()> {

@@ -20,7 +20,7 @@ fn pid1_quiet_and_terminates(arch: &'static Arch) {
 /// re-parents them to PID 1; once released they exit, and pause must reap every one.
 fn reaps_a_thousand_orphans(arch: &'static Arch) {
     const N: usize = 1000;
-    if !can_run_pod(arch) || !have("nsenter", "to enter the namespace") {
+    if !can_enter_pod(arch) {
         return;
     }
     let pause = Pause::start_pod(arch);
@@ -37,7 +37,7 @@ fn reaps_a_thousand_orphans(arch: &'static Arch) {
 /// spending no CPU. A reaper that loops while wait4 returns >= 0 spins here.
 fn a_child_that_stays_costs_nothing(arch: &'static Arch) {
     const N: usize = 100;
-    if !can_run_pod(arch) || !have("nsenter", "to enter the namespace") {
+    if !can_enter_pod(arch) {
         return;
     }
     let pause = Pause::start_pod(arch);

@@ -30,6 +30,11 @@ pub fn can_run_pod(arch: &Arch) -> bool {
     privileged("to create namespaces") && have("unshare", "to create namespaces") && arch.runnable()
 }
 
+/// Whether `Orphans::make` can run here too: `can_run_pod`, and nsenter.
+pub fn can_enter_pod(arch: &Arch) -> bool {
+    can_run_pod(arch) && have("nsenter", "to enter the pod's PID namespace")
+}
+
 impl Pause {
     /// Starts pause as PID 1 of a pod of its own (check `can_run_pod` first).
     pub fn start_pod(arch: &'static Arch) -> Pause {
