@@ -2,12 +2,20 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Go/OCI architecture name -> Rust target. The one list every recipe builds from.
-# arm builds as Thumb-2 (thumbv7neon: smaller code; pause itself uses no NEON or FP).
+# Go/OCI architecture name (with its variant after a dash) -> Rust target. The one list
+# every recipe builds from. arm (v7) builds as Thumb-2 (thumbv7neon: smaller code; pause uses
+# no NEON or FP); arm-v6 and arm-v5 as Thumb-1, which ARMv5TE and ARMv6 cores have: one
+# target, so the same bytes for both.
 arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
     "arm:thumbv7neon-unknown-linux-gnueabihf 386:i686-unknown-linux-gnu " + \
     "riscv64:riscv64gc-unknown-linux-gnu s390x:s390x-unknown-linux-gnu " + \
-    "ppc64le:powerpc64le-unknown-linux-gnu"
+    "ppc64le:powerpc64le-unknown-linux-gnu arm-v6:thumbv5te-none-eabi " + \
+    "arm-v5:thumbv5te-none-eabi loong64:loongarch64-unknown-linux-gnu"
+
+# The targets whose prebuilt core rustup cannot fetch here. Their core is built from this
+# toolchain's own rust-src (-Zbuild-std=core, which RUSTC_BOOTSTRAP=1 allows on a stable
+# compiler, as the Linux kernel builds its Rust), so it is pinned to the toolchain.
+core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu"
 
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 # rustup's llvm-tools (llvm-objcopy, llvm-size): the one place the tools are found. The
@@ -36,11 +44,25 @@ dist:
 build-one target out:
     #!/usr/bin/env bash
     set -euo pipefail
-    cargo build --quiet --config linker/cargo.toml -p pause --release --target "{{target}}"
+    just cargo-pause build "{{target}}"
     # Section headers are for linkers and debuggers; the kernel and qemu read only the
     # program headers. Dropping them (and .shstrtab) leaves a valid, smaller ELF.
     "$LLVM_BIN/llvm-objcopy" --strip-sections \
         "${CARGO_TARGET_DIR:-target}/{{target}}/release/pause" "{{out}}"
+
+# cargo COMMAND for the pause binary on one target: the binary's own flags, and core from
+# rust-src where rustup has none.
+[private]
+cargo-pause command target *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    std=()
+    if [[ " {{core_from_source}} " == *" {{target}} "* ]]; then
+        export RUSTC_BOOTSTRAP=1
+        std=(-Zbuild-std=core)
+    fi
+    cargo {{command}} --quiet --config linker/cargo.toml -p pause --release \
+        --target "{{target}}" "${std[@]}" {{args}}
 
 # Format check and clippy, warnings denied: the std crates for the host, pause for every target.
 lint:
@@ -49,7 +71,7 @@ lint:
     cargo fmt --all --check
     cargo clippy --quiet --workspace --exclude pause --all-targets -- -D warnings
     for pair in {{arches}}; do
-        cargo clippy --quiet --config linker/cargo.toml -p pause --release --target "${pair#*:}" -- -D warnings
+        just cargo-pause clippy "${pair#*:}" -- -D warnings
     done
 
 # The whole suite: lint, build every arch and the image, then the std harness against them.
@@ -74,9 +96,12 @@ setup:
             "${missing[@]}"
     fi
     targets=()
-    for pair in {{arches}}; do targets+=("${pair#*:}"); done
+    for pair in {{arches}}; do
+        target=${pair#*:}
+        if [[ " {{core_from_source}} " != *" $target "* ]]; then targets+=("$target"); fi
+    done
     rustup target add "${targets[@]}"
-    rustup component add llvm-tools clippy rustfmt
+    rustup component add llvm-tools clippy rustfmt rust-src
 
 # Regenerate the README's measured blocks (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`):
 # the per-arch sizes from dist/ and the linked ELF files, and bench/summary.md when present.

@@ -1,16 +1,21 @@
-//! arm (32-bit ARMv7, EABI, Thumb-2: built for `thumbv7neon-unknown-linux-gnueabihf`, whose
-//! mostly 2-byte instructions make the file ~15% smaller than ARM-state code; the program
-//! uses no floating point or NEON instruction, so it runs on any ARMv7-A with Thumb-2).
+//! arm (32-bit, EABI), in Thumb state on every build: Thumb-2 for ARMv7 (`arm`, built for
+//! `thumbv7neon-unknown-linux-gnueabihf`, ~15% smaller than ARM-state code; pause uses no
+//! floating point or NEON, so it runs on any ARMv7-A), and Thumb-1 for the ARMv6 and ARMv5TE
+//! cores that lack Thumb-2 (`arm-v6`, `arm-v5`, built for `thumbv5te-none-eabi`: the kernel
+//! reads only the ELF's EABI version, and pause needs only `core`). Every instruction below
+//! is Thumb-1, so one file serves both.
 //!
 //! Syscalls: `svc 0`, number in r7, arguments in r0..r5, result in r0, -4095..-1 being
 //! -errno. Nothing else is clobbered. In Thumb state r7 is the frame pointer, which rustc
-//! will not hand out as an operand: each syscall saves it in a scratch register, loads the
-//! number, and restores it (two 2-byte moves).
+//! will not hand out as an operand: each syscall keeps it in r12 (caller-saved, so no one
+//! else needs it kept) and loads the number as an 8-bit immediate (`movs`, which Thumb-1
+//! has only in its flag-setting form; every number pause uses is below 256).
 //!
 //! Signals: the kernel returns from a handler through its sigpage trampoline (mapped into
 //! every process since Linux 3.11) when SA_RESTORER is not set: no trampoline here.
 //!
 //! Entry: the stack holds argc, argv..., and is 16-byte aligned (AAPCS asks for 8 at calls).
+//! The kernel starts the program in Thumb state because e_entry's low bit is set.
 
 use core::arch::{asm, naked_asm};
 
@@ -28,8 +33,8 @@ pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
-             nr = in(reg) NR, fp = out(reg) _, lateout("r0") ret, options(nostack, preserves_flags));
+        asm!("mov r12, r7", "movs r7, #{nr}", "svc 0", "mov r7, r12",
+             nr = const NR, out("r12") _, lateout("r0") ret, options(nostack));
     }
     ret
 }
@@ -39,7 +44,7 @@ pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     // r7 is not restored: nothing runs after exit_group.
     unsafe {
-        asm!("mov r7, {nr}", "svc 0", nr = in(reg) NR, in("r0") a0, options(noreturn, nostack))
+        asm!("movs r7, #{nr}", "svc 0", nr = const NR, in("r0") a0, options(noreturn, nostack))
     }
 }
 
@@ -48,9 +53,9 @@ pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isiz
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
-             nr = in(reg) NR, fp = out(reg) _, inlateout("r0") a0 as isize => ret,
-             in("r1") a1, in("r2") a2, options(nostack, preserves_flags));
+        asm!("mov r12, r7", "movs r7, #{nr}", "svc 0", "mov r7, r12",
+             nr = const NR, out("r12") _, inlateout("r0") a0 as isize => ret,
+             in("r1") a1, in("r2") a2, options(nostack));
     }
     ret
 }
@@ -60,9 +65,9 @@ pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usi
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("mov {fp}, r7", "mov r7, {nr}", "svc 0", "mov r7, {fp}",
-             nr = in(reg) NR, fp = out(reg) _, inlateout("r0") a0 as isize => ret,
-             in("r1") a1, in("r2") a2, in("r3") a3, options(nostack, preserves_flags));
+        asm!("mov r12, r7", "movs r7, #{nr}", "svc 0", "mov r7, r12",
+             nr = const NR, out("r12") _, inlateout("r0") a0 as isize => ret,
+             in("r1") a1, in("r2") a2, in("r3") a3, options(nostack));
     }
     ret
 }

@@ -169,3 +169,24 @@ fn empty_argv() {
     );
     pause.terminate(&format!("{WARNING}{TERMINATED}"));
 }
+
+/// Why linux/arm/v6 and v5 have a build of their own: the Thumb-2 `arm` build dies of an
+/// illegal instruction on an ARM1176 (ARMv6, a Raspberry Pi Zero or 1), while the Thumb-1
+/// build runs there and on an ARM926 (ARMv5TE), and is one binary for both.
+#[test]
+fn armv7_build_needs_armv7_and_v6_v5_share_one() {
+    if !ARM.runnable() {
+        return;
+    }
+    let on_arm1176 = |binary: std::path::PathBuf| {
+        let mut cmd = std::process::Command::new(ARM.qemu);
+        cmd.args(["-cpu", "arm1176"]).arg(binary).arg("-v");
+        KillOnDrop::spawn(cmd.stdout(std::process::Stdio::null())).wait("qemu-arm to exit")
+    };
+    use std::os::unix::process::ExitStatusExt;
+    let v7 = on_arm1176(ARM.binary());
+    assert_eq!(v7.signal(), Some(4), "the Thumb-2 build on arm1176: {v7}");
+    assert!(on_arm1176(ARM_V6.binary()).success());
+    let (v6, v5) = (ARM_V6.binary(), ARM_V5.binary());
+    assert!(std::fs::read(v6).unwrap() == std::fs::read(v5).unwrap());
+}

@@ -36,10 +36,12 @@ fn arches() -> Vec<&'static Arch> {
     ALL.iter().copied().filter(|a| built(a)).collect()
 }
 
-/// `(architecture, variant)` of the OCI platform for a Go architecture name.
+/// `(architecture, variant)` of the OCI platform each name in the arch list stands for.
 fn platform(arch: &str) -> (&str, Option<&str>) {
     match arch {
         "arm" => ("arm", Some("v7")),
+        "arm-v6" => ("arm", Some("v6")),
+        "arm-v5" => ("arm", Some("v5")),
         "arm64" => ("arm64", Some("v8")),
         other => (other, None),
     }
@@ -365,7 +367,32 @@ fn blobs_fit_in_2_kib(arch: &'static Arch) {
     assert!(total < BLOB_BUDGET, "{}: {total} bytes of blobs", arch.name);
 }
 
+/// A platform request resolves through the index to this platform's manifest: `skopeo copy`
+/// with the request's architecture and variant takes exactly that manifest from `latest`
+/// (for linux/arm/v6 the Thumb-1 build, not the Thumb-2 one of v7).
+fn platform_request_resolves_to_its_manifest(arch: &'static Arch) {
+    if !built(arch) || !have("skopeo", "to read OCI images") {
+        return;
+    }
+    let image = BuiltImage::build(&[]);
+    let copy = tempfile::tempdir().unwrap();
+    let (architecture, variant) = platform(arch.name);
+    let mut request = vec!["--override-os", "linux", "--override-arch", architecture];
+    if let Some(variant) = variant {
+        request.extend(["--override-variant", variant]);
+    }
+    let (from, to) = (image.reference("latest"), format!("dir:{}", copy.path().display()));
+    let args = [&request[..], &["copy", &from, &to]].concat();
+    stdout_of("skopeo", &args);
+    let copied = fs::read(copy.path().join("manifest.json")).unwrap();
+    assert!(
+        copied == image.blob(&image.tagged(arch.name)),
+        "{request:?} resolved to another manifest"
+    );
+}
+
 per_arch!(
+    platform_request_resolves_to_its_manifest,
     skopeo_reads_the_platform,
     umoci_unpacks_only_pause,
     blobs_fit_in_2_kib

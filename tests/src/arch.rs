@@ -18,6 +18,9 @@ pub struct Arch {
     pub target_arch: &'static str,
     /// The qemu-user program that runs it on any other host.
     pub qemu: &'static str,
+    /// The CPU qemu-user emulates for it (`-cpu`), where its default CPU is not the one the
+    /// build is for.
+    pub qemu_cpu: Option<&'static str>,
     /// `e_machine` in the ELF header.
     pub machine: u16,
     /// The file in arch/ that implements it.
@@ -78,6 +81,7 @@ arches! {$
         target: "x86_64-unknown-linux-gnu",
         target_arch: "x86_64",
         qemu: "qemu-x86_64-static",
+        qemu_cpu: None,
         machine: em::X86_64,
         arch_file: "x86_64.rs",
         block: "pause",
@@ -89,6 +93,7 @@ arches! {$
         target: "aarch64-unknown-linux-gnu",
         target_arch: "aarch64",
         qemu: "qemu-aarch64-static",
+        qemu_cpu: None,
         machine: em::AARCH64,
         arch_file: "aarch64.rs",
         block: "ppoll",
@@ -100,6 +105,7 @@ arches! {$
         target: "thumbv7neon-unknown-linux-gnueabihf",
         target_arch: "arm",
         qemu: "qemu-arm-static",
+        qemu_cpu: None,
         machine: em::ARM,
         arch_file: "arm.rs",
         block: "pause",
@@ -111,6 +117,7 @@ arches! {$
         target: "i686-unknown-linux-gnu",
         target_arch: "x86",
         qemu: "qemu-i386-static",
+        qemu_cpu: None,
         machine: em::I386,
         arch_file: "x86.rs",
         block: "pause",
@@ -122,6 +129,7 @@ arches! {$
         target: "riscv64gc-unknown-linux-gnu",
         target_arch: "riscv64",
         qemu: "qemu-riscv64-static",
+        qemu_cpu: None,
         machine: em::RISCV,
         arch_file: "riscv64.rs",
         block: "ppoll",
@@ -133,6 +141,7 @@ arches! {$
         target: "s390x-unknown-linux-gnu",
         target_arch: "s390x",
         qemu: "qemu-s390x-static",
+        qemu_cpu: None,
         machine: em::S390,
         arch_file: "s390x.rs",
         block: "pause",
@@ -144,6 +153,7 @@ arches! {$
         target: "powerpc64le-unknown-linux-gnu",
         target_arch: "powerpc64",
         qemu: "qemu-ppc64le-static",
+        qemu_cpu: None,
         machine: em::PPC64,
         arch_file: "powerpc64.rs",
         block: "pause",
@@ -151,6 +161,43 @@ arches! {$
         // entry and trailing padding per function, and a 16-byte error fix-up per syscall.
         budget: 1024,
         sysno: sysno_of!(powerpc64),
+    }
+    arm_v6 ARM_V6 {
+        name: "arm-v6",
+        target: "thumbv5te-none-eabi",
+        target_arch: "arm",
+        qemu: "qemu-arm-static",
+        // The ARM1176 of a Raspberry Pi Zero or 1: no Thumb-2, so not the `arm` build.
+        qemu_cpu: Some("arm1176"),
+        machine: em::ARM,
+        arch_file: "arm.rs",
+        block: "pause",
+        budget: 592,
+        sysno: sysno_of!(arm),
+    }
+    arm_v5 ARM_V5 {
+        name: "arm-v5",
+        target: "thumbv5te-none-eabi",
+        target_arch: "arm",
+        qemu: "qemu-arm-static",
+        qemu_cpu: Some("arm926"),
+        machine: em::ARM,
+        arch_file: "arm.rs",
+        block: "pause",
+        budget: 592,
+        sysno: sysno_of!(arm),
+    }
+    loong64 LOONG64 {
+        name: "loong64",
+        target: "loongarch64-unknown-linux-gnu",
+        target_arch: "loongarch64",
+        qemu: "qemu-loongarch64-static",
+        qemu_cpu: None,
+        machine: em::LOONGARCH,
+        arch_file: "loongarch64.rs",
+        block: "ppoll",
+        budget: 832,
+        sysno: sysno_of!(loongarch64),
     }
 }
 
@@ -163,6 +210,7 @@ mod em {
     pub const X86_64: u16 = 62;
     pub const AARCH64: u16 = 183;
     pub const RISCV: u16 = 243;
+    pub const LOONGARCH: u16 = 258;
 }
 
 impl Arch {
@@ -204,6 +252,9 @@ impl Arch {
                 log.display().to_string(),
                 "-strace".into(),
             ]);
+            if let Some(cpu) = self.qemu_cpu {
+                argv.extend(["-cpu".into(), cpu.into()]);
+            }
         }
         argv.push(self.binary().display().to_string());
         argv.extend(args.iter().map(|a| a.to_string()));

@@ -305,15 +305,20 @@ impl Image {
     }
 }
 
-/// The OCI platform of a Go architecture name. 32-bit ARM is v7 (what the armv7 target
-/// builds); arm64 says v8 as Docker's and containerd's normalised form does.
-fn platform(arch: &str) -> Result<Platform> {
-    let variant = match arch {
-        "arm" => Some("v7"),
-        "arm64" => Some("v8"),
-        "amd64" | "386" | "riscv64" | "s390x" | "ppc64le" => None,
-        other => bail!("unknown architecture {other:?}"),
+/// The OCI platform of a name in the Justfile's list: a Go architecture name, and its
+/// variant after a dash where the list gives one (`arm-v6`). Plain 32-bit ARM is v7 (what
+/// the armv7 target builds); arm64 says v8 as Docker's and containerd's normalised form does.
+fn platform(name: &str) -> Result<Platform> {
+    let (arch, variant) = match name.split_once('-') {
+        Some((arch, variant)) => (arch, Some(variant)),
+        None if name == "arm" => (name, Some("v7")),
+        None if name == "arm64" => (name, Some("v8")),
+        None => (name, None),
     };
+    let known = [
+        "amd64", "arm64", "arm", "386", "riscv64", "s390x", "ppc64le", "loong64",
+    ];
+    ensure!(known.contains(&arch), "unknown architecture {arch:?}");
     let mut platform = PlatformBuilder::default()
         .architecture(Arch::from(arch))
         .os(Os::Linux)
