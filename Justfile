@@ -53,7 +53,11 @@ build-one target out:
 # cargo COMMAND for the pause binary on one target: the binary's own flags, and core from
 # rust-src where rustup has none.
 [private]
-cargo-pause command target *args:
+cargo-pause command target *args: (cargo-freestanding "pause" command target args)
+
+# The same for any freestanding package of ours (pause, or the real-kernel suite's probe).
+[private]
+cargo-freestanding package command target *args:
     #!/usr/bin/env bash
     set -euo pipefail
     std=()
@@ -61,7 +65,7 @@ cargo-pause command target *args:
         export RUSTC_BOOTSTRAP=1
         std=(-Zbuild-std=core)
     fi
-    cargo {{command}} --quiet --config linker/cargo.toml -p pause --release \
+    cargo {{command}} --quiet --config linker/cargo.toml -p {{package}} --release \
         --target "{{target}}" "${std[@]}" {{args}}
 
 # Format check and clippy, warnings denied: the std crates for the host, pause for every target.
@@ -69,14 +73,27 @@ lint:
     #!/usr/bin/env bash
     set -euo pipefail
     cargo fmt --all --check
-    cargo clippy --quiet --workspace --exclude pause --all-targets -- -D warnings
+    cargo clippy --quiet --workspace --exclude pause --exclude pause-probe --all-targets -- -D warnings
     for pair in {{arches}}; do
         just cargo-pause clippy "${pair#*:}" -- -D warnings
+        just cargo-freestanding pause-probe clippy "${pair#*:}" -- -D warnings
     done
 
-# The whole suite: lint, build every arch and the image, then the std harness against them.
-test: lint image
-    cargo test --workspace --exclude pause
+# The whole suite: lint, build every arch, the image and the probe, then the std harness
+# against them: natively, under qemu-user, in real runtimes, and on each arch's real kernel.
+test: lint image probe
+    cargo test --workspace --exclude pause --exclude pause-probe
+
+# Every architecture on Debian's kernel for it, under qemu-system (part of `just test`).
+test-kernels: dist probe
+    cargo test -p pause-tests --test kernels
+
+# The real-kernel suite's helper for every architecture (tests/probe): refuses one syscall
+# by seccomp, then runs pause. Built like pause, into target/<target>/release/pause-probe.
+probe:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    for pair in {{arches}}; do just cargo-freestanding pause-probe build "${pair#*:}"; done
 
 # Install what the suite needs on Debian 12 (as root): apt packages, rustup targets, tools.
 setup:
@@ -88,13 +105,36 @@ setup:
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
           gcc musl-tools catatonit tini dumb-init)
-    missing=()
-    for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    if ((${#missing[@]})); then
+    # qemu-system for the real-kernel suite. A machine whose qemu-utils comes from
+    # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
+    # qemu-system-common): take it from the same backports, on the mirror apt already uses.
+    qemu=(qemu-system-arm qemu-system-misc qemu-system-ppc qemu-system-x86)
+    release=()
+    if dpkg-query -W -f '${Version}' qemu-utils 2>/dev/null | grep -q '~bpo12'; then
+        release=(-t bookworm-backports)
+        list=/etc/apt/sources.list.d/pause-bookworm-backports.sources
+        if [[ ! -f $list ]]; then
+            uri=$(awk '/^URIs:/ { u = $2 } /^Suites:.*bookworm-updates/ { print u; exit }' \
+                /etc/apt/sources.list.d/debian.sources)
+            printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' \
+                "$uri" /usr/share/keyrings/debian-archive-keyring.gpg >"$list"
+        fi
+    fi
+    # install [apt-get options --] PACKAGES: those not installed yet.
+    install() {
+        local options=() missing=() p
+        if [[ " $* " == *" -- "* ]]; then
+            while [[ $1 != -- ]]; do options+=("$1"); shift; done
+            shift
+        fi
+        for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+        ((${#missing[@]})) || return 0
         apt-get -o DPkg::Lock::Timeout=600 update -q
         DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-            "${missing[@]}"
-    fi
+            "${options[@]}" "${missing[@]}"
+    }
+    install "${pkgs[@]}"
+    install "${release[@]}" -- "${qemu[@]}"
     targets=()
     for pair in {{arches}}; do
         target=${pair#*:}

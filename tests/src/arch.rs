@@ -32,6 +32,96 @@ pub struct Arch {
     pub budget: u64,
     /// The syscall number for a name on this architecture, from the `syscalls` crate.
     pub sysno: fn(&str) -> Option<i64>,
+    /// The real kernel the real-kernel suite boots it on.
+    pub guest: Guest,
+}
+
+/// Where an architecture is proven on a real kernel of its own.
+pub enum Guest {
+    /// Debian's kernel for it, under qemu-system.
+    Boots(&'static Kernel),
+    /// No kernel can be had here, and why.
+    NoKernel(&'static str),
+}
+
+/// A Debian kernel and how qemu-system boots it (tests/kernels/ does).
+pub struct Kernel {
+    /// Debian's name for the architecture, and the release whose kernel and busybox-static
+    /// the guest gets.
+    pub debian_arch: &'static str,
+    pub suite: &'static str,
+    /// The kernel's metapackage: its Depends names the package of the current ABI.
+    pub package: &'static str,
+    pub qemu_system: &'static str,
+    /// qemu-system's machine (and CPU) arguments.
+    pub machine: &'static [&'static str],
+    pub console: &'static str,
+}
+
+/// The kernels, as measured to boot here (see shared notes): bookworm's 6.1, and trixie's
+/// for riscv64, which bookworm does not release.
+mod kernels {
+    use super::Kernel;
+
+    pub const AMD64: Kernel = Kernel {
+        debian_arch: "amd64",
+        suite: "bookworm",
+        package: "linux-image-amd64",
+        qemu_system: "qemu-system-x86_64",
+        machine: &["-M", "pc"],
+        console: "ttyS0",
+    };
+    pub const ARM64: Kernel = Kernel {
+        debian_arch: "arm64",
+        suite: "bookworm",
+        package: "linux-image-arm64",
+        qemu_system: "qemu-system-aarch64",
+        machine: &["-M", "virt", "-cpu", "cortex-a57"],
+        console: "ttyAMA0",
+    };
+    /// armhf's multiplatform kernel, on an ARMv7 CPU: it also runs the Thumb-1 builds for
+    /// v6 and v5, whose CPUs qemu-user emulates instead (Debian's armel kernels are for
+    /// boards qemu-system does not model).
+    pub const ARMMP: Kernel = Kernel {
+        debian_arch: "armhf",
+        suite: "bookworm",
+        package: "linux-image-armmp",
+        qemu_system: "qemu-system-arm",
+        machine: &["-M", "virt", "-cpu", "cortex-a15"],
+        console: "ttyAMA0",
+    };
+    pub const I386: Kernel = Kernel {
+        debian_arch: "i386",
+        suite: "bookworm",
+        package: "linux-image-686-pae",
+        qemu_system: "qemu-system-i386",
+        machine: &["-M", "pc"],
+        console: "ttyS0",
+    };
+    pub const RISCV64: Kernel = Kernel {
+        debian_arch: "riscv64",
+        suite: "trixie",
+        package: "linux-image-riscv64",
+        qemu_system: "qemu-system-riscv64",
+        machine: &["-M", "virt"],
+        console: "ttyS0",
+    };
+    pub const S390X: Kernel = Kernel {
+        debian_arch: "s390x",
+        suite: "bookworm",
+        package: "linux-image-s390x",
+        qemu_system: "qemu-system-s390x",
+        machine: &["-M", "s390-ccw-virtio"],
+        console: "ttysclp0",
+    };
+    pub const PPC64EL: Kernel = Kernel {
+        debian_arch: "ppc64el",
+        suite: "bookworm",
+        package: "linux-image-powerpc64le",
+        qemu_system: "qemu-system-ppc64",
+        machine: &["-M", "pseries", "-cpu", "power9"],
+        console: "hvc0",
+    };
 }
 
 /// The number of syscall `$name` on one architecture, from the `syscalls` crate.
@@ -87,6 +177,7 @@ arches! {$
         block: "pause",
         budget: 704,
         sysno: sysno_of!(x86_64),
+        guest: Guest::Boots(&kernels::AMD64),
     }
     arm64 ARM64 {
         name: "arm64",
@@ -99,6 +190,7 @@ arches! {$
         block: "ppoll",
         budget: 784,
         sysno: sysno_of!(aarch64),
+        guest: Guest::Boots(&kernels::ARM64),
     }
     arm ARM {
         name: "arm",
@@ -111,6 +203,7 @@ arches! {$
         block: "pause",
         budget: 608,
         sysno: sysno_of!(arm),
+        guest: Guest::Boots(&kernels::ARMMP),
     }
     i386 I386 {
         name: "386",
@@ -123,6 +216,7 @@ arches! {$
         block: "pause",
         budget: 640,
         sysno: sysno_of!(x86),
+        guest: Guest::Boots(&kernels::I386),
     }
     riscv64 RISCV64 {
         name: "riscv64",
@@ -135,6 +229,7 @@ arches! {$
         block: "ppoll",
         budget: 720,
         sysno: sysno_of!(riscv64),
+        guest: Guest::Boots(&kernels::RISCV64),
     }
     s390x S390X {
         name: "s390x",
@@ -147,6 +242,7 @@ arches! {$
         block: "pause",
         budget: 704,
         sysno: sysno_of!(s390x),
+        guest: Guest::Boots(&kernels::S390X),
     }
     ppc64le PPC64LE {
         name: "ppc64le",
@@ -161,6 +257,7 @@ arches! {$
         // entry and trailing padding per function, and a 16-byte error fix-up per syscall.
         budget: 1024,
         sysno: sysno_of!(powerpc64),
+        guest: Guest::Boots(&kernels::PPC64EL),
     }
     arm_v6 ARM_V6 {
         name: "arm-v6",
@@ -174,6 +271,7 @@ arches! {$
         block: "pause",
         budget: 592,
         sysno: sysno_of!(arm),
+        guest: Guest::Boots(&kernels::ARMMP),
     }
     arm_v5 ARM_V5 {
         name: "arm-v5",
@@ -186,6 +284,7 @@ arches! {$
         block: "pause",
         budget: 592,
         sysno: sysno_of!(arm),
+        guest: Guest::Boots(&kernels::ARMMP),
     }
     loong64 LOONG64 {
         name: "loong64",
@@ -198,6 +297,7 @@ arches! {$
         block: "ppoll",
         budget: 832,
         sysno: sysno_of!(loongarch64),
+        guest: Guest::NoKernel("Debian's loong64 is a ports architecture, whose archive is not reachable here"),
     }
 }
 
