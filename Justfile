@@ -144,7 +144,8 @@ setup:
     rustup component add llvm-tools clippy rustfmt rust-src
 
 # Regenerate the README's measured blocks (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`):
-# the per-arch sizes from dist/ and the linked ELF files, and bench/summary.md when present.
+# the per-arch sizes from dist/ and the linked ELF files, the real-kernel suite's rows from
+# its last run, and bench/summary.md when present.
 readme: dist
     #!/usr/bin/env bash
     set -euo pipefail
@@ -165,6 +166,14 @@ readme: dist
         mv README.md.new README.md
     }
     splice sizes "$table"
+    # The real-kernel suite's rows (tests/kernels/ writes one per arch), once every arch has one.
+    kernels="| arch | proven on | checks passed | seconds |"$'\n'"|---|---|---:|---:|"
+    for pair in {{arches}}; do
+        row=target/kernels/${pair%%:*}.md
+        if [[ ! -f $row ]]; then kernels=""; break; fi
+        kernels+=$'\n'"$(cat "$row")"
+    done
+    if [[ -n $kernels ]]; then splice kernels "$kernels"; fi
     if [[ -f bench/summary.md ]]; then splice bench "$(cat bench/summary.md)"; fi
 
 # The multi-arch OCI image, without Docker: dist/oci (layout) and dist/pause-oci.tar.

@@ -47,8 +47,8 @@ static ACTION: SigAction = SigAction::new(on_signal, SA_NOCLDSTOP);
 
 // Inlined into `start`: a separate function would only add a call and a return.
 #[inline(always)]
-fn main(args: &[*const u8]) -> i32 {
-    if args.iter().skip(1).any(|&arg| is_version_flag(arg)) {
+fn main(args: Args) -> i32 {
+    if args.skip(1).any(is_version_flag) {
         sys::write(1, VERSION.as_bytes());
         return 0;
     }
@@ -83,16 +83,34 @@ fn is_version_flag(arg: *const u8) -> bool {
     unsafe { *arg == b'-' && (*arg.add(1) | 0x20) == b'v' && *arg.add(2) == 0 }
 }
 
-/// Entered from `arch::_start` with the initial stack pointer, where the kernel put argc
-/// followed by the argc pointers of argv.
+/// argv, walked to the NULL that ends it: no count is needed (argc == 0 is argv = {NULL}).
+struct Args(*const *const u8);
+
+impl Iterator for Args {
+    type Item = *const u8;
+
+    fn next(&mut self) -> Option<*const u8> {
+        // SAFETY: `Args` starts at argv[0] and stops at the NULL the kernel ends argv with,
+        // so it reads only argv[0..=argc], live for the whole life of the process.
+        let arg = unsafe { *self.0 };
+        if arg.is_null() {
+            return None;
+        }
+        // SAFETY: `arg` was not that NULL, so argv goes on at least one more entry.
+        self.0 = unsafe { self.0.add(1) };
+        Some(arg)
+    }
+}
+
+/// Entered from `arch::_start` with the initial stack pointer, where the kernel put argc,
+/// then argv ending in a NULL pointer.
 ///
 /// # Safety
 /// `sp` must be the stack pointer as the kernel left it at process entry.
 unsafe extern "C" fn start(sp: *const usize) -> ! {
-    // SAFETY: per the ELF process-entry ABI, `sp` points at argc and argv[0..argc] follows it,
-    // live for the whole life of the process.
-    let args = unsafe { core::slice::from_raw_parts(sp.add(1).cast::<*const u8>(), *sp) };
-    sys::exit(main(args))
+    // SAFETY: per the ELF process-entry ABI, argv starts one word above `sp`.
+    let argv = unsafe { sp.add(1).cast::<*const u8>() };
+    sys::exit(main(Args(argv)))
 }
 
 #[panic_handler]

@@ -381,7 +381,10 @@ fn platform_request_resolves_to_its_manifest(arch: &'static Arch) {
     if let Some(variant) = variant {
         request.extend(["--override-variant", variant]);
     }
-    let (from, to) = (image.reference("latest"), format!("dir:{}", copy.path().display()));
+    let (from, to) = (
+        image.reference("latest"),
+        format!("dir:{}", copy.path().display()),
+    );
     let args = [&request[..], &["copy", &from, &to]].concat();
     stdout_of("skopeo", &args);
     let copied = fs::read(copy.path().join("manifest.json")).unwrap();

@@ -14,7 +14,9 @@ mount -t tmpfs tmp /tmp
 . /facts
 PAUSE=/pause
 PROBE=/pause-probe
-echo "kernel $(uname -r) $(uname -m)"
+# On a line of its own: firmware may leave the console mid-line.
+echo
+echo "uname $(uname -r) $(uname -m)"
 
 # ---- helpers ----
 
@@ -150,9 +152,9 @@ check_refused_block_exits_42() {
     # It must end by itself, at once: pause.c would retry the refused call forever.
     time -f '%U %S' -o /tmp/time "$PROBE" "$NR_BLOCK" - "$PAUSE" >/tmp/out 2>/tmp/err; st=$?
     [ $st -eq 42 ] || { fail "status $st"; return 1; }
-    # Its user and system seconds: startup alone, a clock tick or two at most.
+    # Its user and system seconds: two execs under software emulation, a few ticks.
     cpu=$(tail -n 1 /tmp/time)
-    echo "$cpu" | awk '{ exit !($1 + $2 <= 0.02) }' || { fail "used $cpu s of CPU"; return 1; }
+    echo "$cpu" | awk '{ exit !($1 + $2 <= 0.25) }' || { fail "used $cpu s of CPU"; return 1; }
     same /tmp/err warning-loop-terminated
 }
 

@@ -75,7 +75,12 @@ struct Apt {
 
 impl Apt {
     fn new(root: &Path, kernel: &Kernel) -> Apt {
-        for dir in ["etc", "state/lists/partial", "cache/archives/partial", "debs"] {
+        for dir in [
+            "etc",
+            "state/lists/partial",
+            "cache/archives/partial",
+            "debs",
+        ] {
             fs::create_dir_all(root.join(dir)).unwrap();
         }
         fs::write(root.join("status"), "").unwrap();
@@ -124,8 +129,14 @@ impl Apt {
     /// `package`'s current version unpacked into the cache (downloaded if not there yet).
     fn unpack(&self, package: &str) -> PathBuf {
         let version = self.run("apt-cache", &["show", "--no-all-versions", package]);
-        let version = version.lines().find_map(|l| l.strip_prefix("Version: ")).unwrap();
-        let dir = self.root.join("unpacked").join(format!("{package}_{version}"));
+        let version = version
+            .lines()
+            .find_map(|l| l.strip_prefix("Version: "))
+            .unwrap();
+        let dir = self
+            .root
+            .join("unpacked")
+            .join(format!("{package}_{version}"));
         if dir.is_dir() {
             return dir;
         }
@@ -133,10 +144,17 @@ impl Apt {
         let deb = find(&self.root.join("debs"), |n| {
             n.starts_with(&format!("{package}_")) && n.ends_with(".deb")
         });
-        let partial = self.root.join("unpacked").join(format!("{package}.partial"));
+        let partial = self
+            .root
+            .join("unpacked")
+            .join(format!("{package}.partial"));
         let _ = fs::remove_dir_all(&partial);
         fs::create_dir_all(&partial).unwrap();
-        let status = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&partial).status();
+        let status = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(&partial)
+            .status();
         assert!(status.unwrap().success(), "dpkg-deb -x {}", deb.display());
         fs::rename(&partial, &dir).unwrap();
         fs::remove_file(deb).unwrap();

@@ -23,18 +23,39 @@ pub type Files = Vec<(String, Vec<u8>, u32)>;
 
 impl Vm {
     /// Boots `kernel` (the file `image`) with an initramfs of `files` plus busybox as
-    /// /bin/busybox and /dev/console, and `init` as the kernel's init.
-    pub fn boot(kernel: &Kernel, image: &Path, busybox: &Path, files: Files, init: &str) -> Vm {
+    /// /bin/busybox and /dev/console, and `init` as the kernel's init. The kernel's own
+    /// messages of a level below `loglevel` reach the console (7 shows "Run /init as init
+    /// process", which is at 6).
+    pub fn boot(
+        kernel: &Kernel,
+        image: &Path,
+        busybox: &Path,
+        files: Files,
+        init: &str,
+        loglevel: u8,
+    ) -> Vm {
         let dir = tempfile::tempdir().unwrap();
         let initramfs = dir.path().join("initramfs.cpio.gz");
         pack(dir.path(), busybox, files, &initramfs);
         let console = dir.path().join("console.log");
         let log = fs::File::create(&console).unwrap();
-        let append = format!("console={} panic=-1 loglevel=4 rdinit={init}", kernel.console);
+        let append = format!(
+            "console={} panic=-1 loglevel={loglevel} rdinit={init}",
+            kernel.console
+        );
         let qemu = KillOnDrop::spawn(
             Command::new(which(kernel.qemu_system))
                 .args(kernel.machine)
-                .args(["-m", "512", "-smp", "1", "-nographic", "-no-reboot", "-nic", "none"])
+                .args([
+                    "-m",
+                    "512",
+                    "-smp",
+                    "1",
+                    "-nographic",
+                    "-no-reboot",
+                    "-nic",
+                    "none",
+                ])
                 .arg("-kernel")
                 .arg(image)
                 .arg("-initrd")
@@ -88,10 +109,18 @@ fn pack(dir: &Path, busybox: &Path, files: Files, out: &Path) {
     fs::create_dir_all(stage.join("dev")).unwrap();
     let console = nix::sys::stat::makedev(5, 1);
     let mode = nix::sys::stat::Mode::from_bits_truncate(0o600);
-    nix::sys::stat::mknod(&stage.join("dev/console"), nix::sys::stat::SFlag::S_IFCHR, mode, console)
-        .unwrap();
+    nix::sys::stat::mknod(
+        &stage.join("dev/console"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        mode,
+        console,
+    )
+    .unwrap();
     let status = Command::new("sh")
-        .args(["-c", "find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 >\"$0\""])
+        .args([
+            "-c",
+            "find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 >\"$0\"",
+        ])
         .arg(out)
         .current_dir(&stage)
         .status()

@@ -2,7 +2,7 @@
 //! kernel for it, booted under qemu-system with an initramfs of that architecture's
 //! busybox-static, our dist/ binary, the probe (tests/probe) and `checks.sh`, which runs
 //! pause's checks on that kernel and reports each on the console. A second boot runs pause as
-//! the kernel's own init. Each guest's kernel, checks and seconds go to target/kernels/.
+//! the kernel's own init. Each guest's kernel, checks and seconds go to target/kernels/<arch>.md for the README.
 
 mod debian;
 mod guest;
@@ -21,15 +21,25 @@ const BOOT_LIMIT: Duration = Duration::from_secs(180);
 /// How long pause, as the kernel's init, is watched for a panic.
 const INIT_WATCH: Duration = Duration::from_secs(5);
 
-/// The kernel `arch` boots on; `None` (saying why) where none can be had here.
+/// The kernel `arch` boots on; `None` (saying why, and recording it for the README) where
+/// none can be had here.
 fn kernel_of(arch: &Arch) -> Option<&'static Kernel> {
     match arch.guest {
         Guest::Boots(kernel) => Some(kernel),
         Guest::NoKernel(why) => {
             eprintln!("NO KERNEL for {}: {why}", arch.name);
+            record(arch, &format!("none: {why}"), "-", "-");
             None
         }
     }
+}
+
+/// One README row (`just readme`): the kernel an arch was proven on, its checks, seconds.
+fn record(arch: &Arch, kernel: &str, checks: &str, seconds: &str) {
+    let dir = workspace().join("target/kernels");
+    fs::create_dir_all(&dir).unwrap();
+    let row = format!("| {} | {kernel} | {checks} | {seconds} |\n", arch.name);
+    fs::write(dir.join(format!("{}.md", arch.name)), row).unwrap();
 }
 
 fn can_boot(arch: &Arch, kernel: &Kernel) -> bool {
@@ -64,7 +74,10 @@ fn files(arch: &Arch) -> Files {
         ("terminated", TERMINATED.to_string()),
         ("warning-terminated", format!("{WARNING}{TERMINATED}")),
         ("warning-interrupt", format!("{WARNING}{INTERRUPT}")),
-        ("warning-loop-terminated", format!("{WARNING}{LOOP_TERMINATED}")),
+        (
+            "warning-loop-terminated",
+            format!("{WARNING}{LOOP_TERMINATED}"),
+        ),
         ("version", VERSION_LINE.to_string()),
     ];
     let mut files: Files = vec![
@@ -79,26 +92,67 @@ fn files(arch: &Arch) -> Files {
     files
 }
 
-/// Every check of checks.sh passes on `arch`'s own kernel.
-fn checks_pass_on_its_kernel(arch: &'static Arch) {
-    let Some(kernel) = kernel_of(arch) else { return };
+/// A guest of `arch` booted on its kernel with `init` as the kernel's init, the kernel's own
+/// messages below `loglevel` on the console; `None` where the calling test skips.
+struct Booted {
+    guest: Vm,
+    kernel: &'static Kernel,
+    version: String,
+    started: Instant,
+}
+
+fn boot(arch: &'static Arch, init: &str, loglevel: u8) -> Option<Booted> {
+    let kernel = kernel_of(arch)?;
     if !can_boot(arch, kernel) {
-        return;
+        return None;
     }
     let unpacked = debian::fetch(kernel);
-    let start = Instant::now();
-    let guest = Vm::boot(kernel, &unpacked.kernel, &unpacked.busybox, files(arch), "/init");
+    let started = Instant::now();
+    let guest = Vm::boot(
+        kernel,
+        &unpacked.kernel,
+        &unpacked.busybox,
+        files(arch),
+        init,
+        loglevel,
+    );
+    Some(Booted {
+        guest,
+        kernel,
+        version: unpacked.version,
+        started,
+    })
+}
+
+/// Every check of checks.sh passes on `arch`'s own kernel.
+fn checks_pass_on_its_kernel(arch: &'static Arch) {
+    // Warnings and worse only: the checks' lines should have the console to themselves.
+    let Some(Booted {
+        guest,
+        kernel,
+        version,
+        started,
+    }) = boot(arch, "/init", 4)
+    else {
+        return;
+    };
     guest.wait_for(arch, "`done` line", CHECKS_LIMIT, |l| l == "done");
-    let seconds = start.elapsed().as_secs();
+    let seconds = started.elapsed().as_secs();
     let console = guest.console();
     let plan: usize = console
         .lines()
         .find_map(|l| l.strip_prefix("plan "))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{}: no plan line\n{}", arch.name, guest.tail()));
-    let passed: Vec<&str> = console.lines().filter_map(|l| l.strip_prefix("ok ")).collect();
+    let passed: Vec<&str> = console
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok "))
+        .collect();
     let failed: Vec<&str> = console.lines().filter(|l| l.starts_with("FAIL ")).collect();
-    let uname = console.lines().find_map(|l| l.strip_prefix("kernel ")).unwrap_or("?");
+    let uname = console
+        .lines()
+        .find_map(|l| l.strip_prefix("uname "))
+        .unwrap_or("?");
     assert!(
         failed.is_empty() && passed.len() == plan,
         "{} on kernel {uname}: {} of {plan} checks passed; failed:\n{}\n---- console ----\n{}",
@@ -107,27 +161,35 @@ fn checks_pass_on_its_kernel(arch: &'static Arch) {
         failed.join("\n"),
         guest.tail()
     );
-    let record = workspace().join("target/kernels");
-    fs::create_dir_all(&record).unwrap();
-    let line = format!("{} {} {} {seconds}\n", arch.name, unpacked.version, passed.len());
-    fs::write(record.join(format!("{}.txt", arch.name)), line).unwrap();
-    eprintln!("{}: kernel {uname}: {plan} of {plan} checks in {seconds} s", arch.name);
+    let kernel = format!("Debian {} {version}", kernel.suite);
+    record(
+        arch,
+        &kernel,
+        &format!("{plan} of {plan}"),
+        &seconds.to_string(),
+    );
+    eprintln!(
+        "{}: kernel {uname}: {plan} of {plan} checks in {seconds} s",
+        arch.name
+    );
 }
 
 /// pause as the kernel's own init (`rdinit=/pause`): the kernel starts it, it prints
 /// nothing (it is PID 1), and nothing panics while it is watched.
 fn runs_as_the_kernels_init(arch: &'static Arch) {
-    let Some(kernel) = kernel_of(arch) else { return };
-    if !can_boot(arch, kernel) {
+    // Info too (below 7): the kernel says "Run /pause as init process" at that level.
+    let Some(Booted { guest, .. }) = boot(arch, "/pause", 7) else {
         return;
-    }
-    let unpacked = debian::fetch(kernel);
-    let guest = Vm::boot(kernel, &unpacked.kernel, &unpacked.busybox, files(arch), "/pause");
+    };
     let started = |l: &str| l.contains("Run /pause as init process");
     guest.wait_for(arch, "start of /pause", BOOT_LIMIT, started);
     std::thread::sleep(INIT_WATCH); // an observation window, not a wait for a condition
     let console = guest.console();
-    let after: Vec<&str> = console.lines().skip_while(|l| !started(l)).skip(1).collect();
+    let after: Vec<&str> = console
+        .lines()
+        .skip_while(|l| !started(l))
+        .skip(1)
+        .collect();
     let said: Vec<&&str> = after.iter().filter(|l| !l.trim().is_empty()).collect();
     assert!(
         !console.contains("Kernel panic") && said.iter().all(|l| l.starts_with('[')),

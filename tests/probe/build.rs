@@ -2,7 +2,13 @@
 //! and the static relocation model). Given to the binary only, as pause's build.rs does.
 
 fn main() {
-    for arg in ["-static", "--no-pie", "--build-id=none", "-z", "noexecstack"] {
+    for arg in [
+        "-static",
+        "--no-pie",
+        "--build-id=none",
+        "-z",
+        "noexecstack",
+    ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
 }

@@ -175,7 +175,7 @@ arches! {$
         machine: em::X86_64,
         arch_file: "x86_64.rs",
         block: "pause",
-        budget: 704,
+        budget: 688,
         sysno: sysno_of!(x86_64),
         guest: Guest::Boots(&kernels::AMD64),
     }
@@ -188,7 +188,7 @@ arches! {$
         machine: em::AARCH64,
         arch_file: "aarch64.rs",
         block: "ppoll",
-        budget: 784,
+        budget: 768,
         sysno: sysno_of!(aarch64),
         guest: Guest::Boots(&kernels::ARM64),
     }
@@ -201,7 +201,7 @@ arches! {$
         machine: em::ARM,
         arch_file: "arm.rs",
         block: "pause",
-        budget: 608,
+        budget: 576,
         sysno: sysno_of!(arm),
         guest: Guest::Boots(&kernels::ARMMP),
     }
@@ -214,7 +214,7 @@ arches! {$
         machine: em::I386,
         arch_file: "x86.rs",
         block: "pause",
-        budget: 640,
+        budget: 624,
         sysno: sysno_of!(x86),
         guest: Guest::Boots(&kernels::I386),
     }
@@ -240,7 +240,7 @@ arches! {$
         machine: em::S390,
         arch_file: "s390x.rs",
         block: "pause",
-        budget: 704,
+        budget: 688,
         sysno: sysno_of!(s390x),
         guest: Guest::Boots(&kernels::S390X),
     }
@@ -255,7 +255,7 @@ arches! {$
         block: "pause",
         // Its ELFv2 code is wordy: 4-byte instructions, two for a constant, a TOC-setup
         // entry and trailing padding per function, and a 16-byte error fix-up per syscall.
-        budget: 1024,
+        budget: 992,
         sysno: sysno_of!(powerpc64),
         guest: Guest::Boots(&kernels::PPC64EL),
     }
@@ -295,7 +295,7 @@ arches! {$
         machine: em::LOONGARCH,
         arch_file: "loongarch64.rs",
         block: "ppoll",
-        budget: 832,
+        budget: 816,
         sysno: sysno_of!(loongarch64),
         guest: Guest::NoKernel("Debian's loong64 is a ports architecture, whose archive is not reachable here"),
     }

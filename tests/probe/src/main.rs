@@ -10,7 +10,10 @@
 #![no_main]
 
 #[path = "../../../arch/mod.rs"]
-#[allow(dead_code, reason = "pause's seam; the probe needs its entry and two of its calls")]
+#[allow(
+    dead_code,
+    reason = "pause's seam; the probe needs its entry and two of its calls"
+)]
 mod arch;
 
 /// The numbers of the calls the probe makes beyond pause's own: prctl and execve, both
@@ -22,7 +25,11 @@ mod nr {
     pub const PRCTL_EXECVE: (usize, usize) = (172, 11);
     #[cfg(target_arch = "arm")]
     pub const PRCTL_EXECVE: (usize, usize) = (172, 11);
-    #[cfg(any(target_arch = "aarch64", target_arch = "riscv64", target_arch = "loongarch64"))]
+    #[cfg(any(
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "loongarch64"
+    ))]
     pub const PRCTL_EXECVE: (usize, usize) = (167, 221);
     #[cfg(target_arch = "s390x")]
     pub const PRCTL_EXECVE: (usize, usize) = (172, 11);
@@ -98,7 +105,8 @@ unsafe extern "C" fn start(sp: *const usize) -> ! {
         exit(2);
     }
     // SAFETY: argc >= 4, so argv[1..4] are strings; envp starts after argv's NULL.
-    let (call, arg0, program, envp) = unsafe { (*argv.add(1), *argv.add(2), argv.add(3), argv.add(argc + 1)) };
+    let (call, arg0, program, envp) =
+        unsafe { (*argv.add(1), *argv.add(2), argv.add(3), argv.add(argc + 1)) };
     let call = number(call);
     // SAFETY: `arg0` is a NUL-terminated argv string of at least one byte.
     let any_arg0 = unsafe { *arg0 == b'-' && *arg0.add(1) == 0 };
@@ -121,7 +129,8 @@ unsafe extern "C" fn start(sp: *const usize) -> ! {
     };
     let fprog = core::ptr::from_ref(&fprog) as usize;
     // SAFETY: the kernel copies the filter `fprog` describes, which lives on this stack.
-    let installed = unsafe { arch::syscall3::<{ nr::PRCTL }>(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog) };
+    let installed =
+        unsafe { arch::syscall3::<{ nr::PRCTL }>(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog) };
     if installed < 0 {
         exit(3);
     }
