@@ -11,6 +11,7 @@ arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
 
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 llvm_bin := `rustc --print sysroot` / "lib/rustlib" / host_triple / "bin"
+export LLVM_BIN := llvm_bin
 
 # Build and run pause for this host's architecture: `just run`, `just run -v`.
 run *args: dist

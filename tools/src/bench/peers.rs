@@ -116,18 +116,13 @@ pub(super) fn build_programs(root: &Path, out: &Path) -> Result<BuiltPrograms> {
 }
 
 /// `llvm-objcopy --strip-sections`, from the rustup component `llvm-tools` as `just dist`
-/// uses it (GNU objcopy in Debian 12 cannot drop section headers).
+/// uses it (GNU objcopy in Debian 12 cannot drop section headers). The Justfile's
+/// `llvm_bin`, exported as `LLVM_BIN`, says where it is.
 fn strip_sections(linked: &Path, out: &Path) -> Result<()> {
-    // The host's lib/rustlib/<host>/lib; llvm-tools puts its programs in the sibling bin/.
-    let libdir = Command::new("rustc")
-        .arg("--print=target-libdir")
-        .output()?;
-    ensure!(
-        libdir.status.success(),
-        "rustc --print=target-libdir failed"
-    );
-    let libdir = PathBuf::from(String::from_utf8(libdir.stdout)?.trim());
-    let objcopy = libdir.with_file_name("bin").join("llvm-objcopy");
+    let llvm_bin = std::env::var_os("LLVM_BIN").context(
+        "LLVM_BIN is not set: run the bench as `just bench`, which sets it to llvm-tools' bin/",
+    )?;
+    let objcopy = Path::new(&llvm_bin).join("llvm-objcopy");
     let status = Command::new(&objcopy)
         .arg("--strip-sections")
         .arg(linked)
