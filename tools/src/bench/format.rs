@@ -1,4 +1,4 @@
-//! Number formatting for the bench's tables and chart: thousands, times in whole units, axis labels.
+//! Number formatting: thousands, times in whole units, axis labels.
 
 use std::time::Duration;
 
