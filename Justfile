@@ -19,7 +19,7 @@ core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu"
 
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 # rustup's llvm-tools (llvm-objcopy, llvm-size): the one place the tools are found. The
-# std side reads it from the environment.
+# std side (the bench) reads it from the environment.
 export LLVM_BIN := `rustc --print sysroot` / "lib/rustlib" / host_triple / "bin"
 
 # Build and run pause for this host's architecture: `just run`, `just run -v`.

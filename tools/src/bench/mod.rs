@@ -1,0 +1,140 @@
+//! `pause-tools bench`: the command that measures pause beside its peers and writes the report.
+//!
+//! Writes `bench/results.md` (every figure, with the machine, date and commit),
+//! `bench/summary.md` (the fragment the README shows) and `bench/chart.svg`. It runs as root
+//! (it makes PID namespaces) in a few minutes on two cores, through `just bench`. Nothing here
+//! is asserted by a test: speed is measured, never tested. How each figure is taken is said
+//! once, in `report::method`, which results.md prints.
+//!
+//! The modules: `peers` (the programs and how the bench builds its own), `measure` (the
+//! figures of a peer not as PID 1), `pid1` (as PID 1), `process` (spawning, waiting and
+//! /proc), `report` (results.md, summary.md and the method), `chart`, `format` (numbers).
+//!
+//! Crates: `nix` (posix_spawn, fork, setns, kill, waitpid, the subreaper flag); `rustix`
+//! (pidfd_open and poll: waits with a deadline, which nix lacks); `libc` (`_exit` in a forked
+//! child, which nix does not wrap); `procfs` (VmRSS, Pss, parent pids, the CPU model);
+//! `syscalls` (syscall names to x86_64 numbers, the table the tests use); `goblin` (whether an
+//! ELF names an interpreter); `plotters` (the chart, SVG backend only); `humantime` (the date);
+//! `tempfile` (strace logs); `fastrand` (seeded shuffles of the run order).
+
+mod chart;
+mod format;
+mod measure;
+mod peers;
+mod pid1;
+mod process;
+mod report;
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use nix::sys::prctl;
+use nix::unistd::geteuid;
+
+use measure::{ExactFigures, Figures};
+use peers::QuickExit;
+use process::Spawner;
+use report::{Machine, Report};
+
+/// exec-to-exit runs per peer (and for the floor).
+const EXEC_RUNS: usize = 1000;
+/// SIGTERM-to-exit runs per peer.
+const TERM_RUNS: usize = 200;
+/// Orphans per reaping round, and rounds per peer.
+const ORPHANS: usize = 10_000;
+const REAP_ROUNDS: usize = 3;
+/// How long any wait may take before the bench stops with an error.
+const DEADLINE: Duration = Duration::from_secs(20);
+/// How long a PID 1 gets to reap the orphans before it counts as not reaping at all.
+const REAP_LIMIT: Duration = Duration::from_secs(5);
+/// How long a PID 1 gets to exit on SIGTERM before it counts as ignoring it.
+const PID1_TERM_LIMIT: Duration = Duration::from_secs(2);
+
+pub fn main(args: &[String]) -> Result<()> {
+    ensure!(
+        args.is_empty(),
+        "usage: pause-tools bench (it takes no options)"
+    );
+    ensure!(
+        geteuid().is_root(),
+        "the bench runs as root: it makes PID namespaces"
+    );
+    // Whatever a peer leaves behind (dumb-init's child when dumb-init is killed, say) is
+    // re-parented to the bench rather than to the host's init, so the bench reaps it.
+    prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
+    let result = run();
+    process::reap_strays();
+    result
+}
+
+fn run() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("tools/ has a parent")?
+        .to_path_buf();
+    let build = root.join("target/bench");
+    fs::create_dir_all(&build)?;
+    let spawner = Spawner::new()?;
+
+    let built = peers::build_programs(&root, &build)?;
+    let peers = peers::peers(&root, &built)?;
+    let floor = QuickExit::check("floor", &built.floor, &[])?;
+
+    let mut exact = Vec::new();
+    for peer in &peers {
+        progress(&format!("{}: sizes and strace", peer.name));
+        exact.push(ExactFigures::of(peer)?);
+    }
+
+    progress(&format!("exec to exit: {EXEC_RUNS} runs of each"));
+    let mut quick_exits: Vec<&QuickExit> = peers.iter().map(|p| &p.quick_exit).collect();
+    quick_exits.push(&floor);
+    let mut exec = measure::time_quick_exits(&spawner, &quick_exits)?;
+    let floor_exec = exec.pop().context("the floor's times")?;
+
+    progress(&format!("SIGTERM to exit: {TERM_RUNS} runs of each"));
+    let idle = measure::time_sigterm(&spawner, &peers)?;
+
+    let mut pid1 = Vec::new();
+    for peer in &peers {
+        progress(&format!(
+            "{}: as PID 1, reaping {REAP_ROUNDS} x {ORPHANS} orphans",
+            peer.name
+        ));
+        pid1.push(pid1::as_pid1(&spawner, peer)?);
+    }
+
+    let figures: Vec<Figures> = exact
+        .into_iter()
+        .zip(exec)
+        .zip(idle)
+        .zip(pid1)
+        .map(|(((exact, exec), idle), pid1)| Figures {
+            exact,
+            exec,
+            idle,
+            pid1,
+        })
+        .collect();
+    let report = Report {
+        machine: Machine::here(&root)?,
+        peers: &peers,
+        figures: &figures,
+        floor: floor_exec,
+        floor_bytes: fs::metadata(&built.floor)?.len(),
+        arches: report::arch_sizes(&root.join("dist"))?,
+        root: root.clone(),
+    };
+    let out = root.join("bench");
+    fs::write(out.join("results.md"), report.results())?;
+    fs::write(out.join("summary.md"), report.summary())?;
+    chart::write(&report, &out.join("chart.svg"))?;
+    progress("wrote bench/results.md, bench/summary.md, bench/chart.svg");
+    Ok(())
+}
+
+fn progress(what: &str) {
+    eprintln!("bench: {what}");
+}

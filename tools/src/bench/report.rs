@@ -1,0 +1,321 @@
+//! The report: results.md, summary.md and the one text that says how each figure is taken.
+
+use std::ffi::{CString, OsStr};
+use std::fmt::Write as _;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::Result;
+use procfs::Current as _;
+
+use super::format::{MS, US, ratio, spread, thousands, whole};
+use super::measure::{Figures, Stats};
+use super::peers::{ASM_FLAGS, C_FLAGS, FLOOR_FLAGS, Peer};
+use super::{EXEC_RUNS, ORPHANS, REAP_LIMIT, REAP_ROUNDS, TERM_RUNS};
+
+/// Where and when the bench ran.
+pub(super) struct Machine {
+    pub(super) cpu: String,
+    pub(super) cores: usize,
+    pub(super) kernel: String,
+    pub(super) date: String,
+    pub(super) commit: String,
+}
+
+impl Machine {
+    pub(super) fn here(root: &Path) -> Result<Machine> {
+        let cpuinfo = procfs::CpuInfo::current()?;
+        let git = |args: &[&str]| -> Option<String> {
+            let out = Command::new("git")
+                .args(args)
+                .current_dir(root)
+                .output()
+                .ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        };
+        let mut commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or("unknown".into());
+        if git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) {
+            commit += " with uncommitted changes";
+        }
+        Ok(Machine {
+            cpu: cpuinfo.model_name(0).unwrap_or("unknown CPU").to_string(),
+            cores: std::thread::available_parallelism()?.get(),
+            kernel: fs::read_to_string("/proc/sys/kernel/osrelease")?
+                .trim()
+                .to_string(),
+            date: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            commit,
+        })
+    }
+}
+
+pub(super) fn arch_sizes(dist: &Path) -> Result<Vec<(String, u64)>> {
+    let mut sizes = Vec::new();
+    for entry in fs::read_dir(dist)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(arch) = name.strip_prefix("pause-linux-") {
+            sizes.push((arch.to_string(), entry.metadata()?.len()));
+        }
+    }
+    sizes.sort();
+    Ok(sizes)
+}
+
+pub(super) struct Report<'a> {
+    pub(super) machine: Machine,
+    pub(super) peers: &'a [Peer],
+    pub(super) figures: &'a [Figures],
+    pub(super) floor: Stats,
+    pub(super) floor_bytes: u64,
+    pub(super) arches: Vec<(String, u64)>,
+    /// The checkout, left out of the paths shown.
+    pub(super) root: PathBuf,
+}
+
+impl Report<'_> {
+    /// Words joined by spaces, paths inside the checkout relative to it.
+    fn shown(&self, argv: &[CString]) -> String {
+        let words: Vec<_> = argv
+            .iter()
+            .map(|w| {
+                let path = Path::new(OsStr::from_bytes(w.as_bytes()));
+                path.strip_prefix(&self.root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        words.join(" ")
+    }
+
+    pub(super) fn rows(&self) -> impl Iterator<Item = (&Peer, &Figures)> {
+        self.peers.iter().zip(self.figures)
+    }
+
+    pub(super) fn results(&self) -> String {
+        let m = &self.machine;
+        let mut s = String::new();
+        let _ = writeln!(s, "# pause against its peers\n");
+        let _ = writeln!(
+            s,
+            "Measured by `just bench` (`tools/src/bench/`) on {}, {} cores, Linux {}, \
+             {}, commit {}. Chart: [chart.svg](chart.svg).\n",
+            m.cpu, m.cores, m.kernel, m.date, m.commit
+        );
+
+        let _ = writeln!(s, "## Size, startup and memory\n");
+        let _ = writeln!(
+            s,
+            "| peer | file bytes | linking | OCI image blob bytes | syscalls, execve to block \
+             | blocks in | VmRSS kB | Pss kB |\n|---|---:|---|---:|---:|---|---:|---:|"
+        );
+        for (peer, f) in self.rows() {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | `{}` | {} | {} |",
+                peer.name,
+                thousands(f.exact.file_bytes),
+                if f.exact.dynamic { "dynamic" } else { "static" },
+                f.exact.image_bytes.map_or("—".into(), thousands),
+                f.exact.syscalls,
+                peer.block,
+                f.idle.rss_kb,
+                f.idle.pss_kb
+            );
+        }
+
+        let _ = writeln!(
+            s,
+            "\n## Timings (min / median / max)\n\n\
+             | peer | quick exit | exec to exit, µs | × floor | SIGTERM to exit, µs | \
+             SIGTERM'd run | PID 1: reap {} orphans, ms | PID 1: SIGTERM |\n\
+             |---|---|---:|---:|---:|---|---:|---|",
+            thousands(ORPHANS as u64)
+        );
+        for (peer, f) in self.rows() {
+            let exec = f.exec;
+            let pid1 = &f.pid1;
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {:.1} | {} | {} | {} | {} |",
+                peer.name,
+                peer.quick_exit.flag,
+                spread(exec, US),
+                ratio(exec.median, self.floor.median),
+                spread(f.idle.term, US),
+                f.idle.term_status,
+                match pid1.reaped {
+                    Ok(stats) => spread(stats, MS),
+                    Err(left) => format!(
+                        "does not reap: {} zombies left after {} s",
+                        thousands(left as u64),
+                        REAP_LIMIT.as_secs()
+                    ),
+                },
+                if pid1.ends_on_sigterm {
+                    "exits"
+                } else {
+                    "ignored"
+                }
+            );
+        }
+        let _ = writeln!(
+            s,
+            "| floor: only exit_group | (none) | {} | 1.0 | | | | |",
+            spread(self.floor, US)
+        );
+
+        let _ = writeln!(
+            s,
+            "\n## pause on every architecture\n\n| arch | file bytes |\n|---|---:|"
+        );
+        for (arch, bytes) in &self.arches {
+            let _ = writeln!(s, "| {arch} | {} |", thousands(*bytes));
+        }
+
+        let _ = writeln!(s, "\n## The peers\n");
+        for peer in self.peers {
+            let _ = writeln!(
+                s,
+                "- {}: `{}`, idle as `{}`; `{}` says \"{}\".",
+                peer.name,
+                self.shown(&peer.idle[..1]),
+                self.shown(&peer.idle),
+                peer.quick_exit.flag,
+                peer.quick_exit.says
+            );
+        }
+        let _ = writeln!(
+            s,
+            "- hand-written asm: `bench/pause-amd64.S`, `gcc {a} \
+             -Wl,-T,linker/pause.ld`, then `llvm-objcopy --strip-sections`.\n\
+             - C pause: `bench/pause.c`, `gcc {c}` and `musl-gcc {c}`.\n\
+             - floor: `bench/floor.c`, `gcc {}`, {} bytes.",
+            FLOOR_FLAGS.join(" "),
+            thousands(self.floor_bytes),
+            a = ASM_FLAGS.join(" "),
+            c = C_FLAGS.join(" "),
+        );
+        s += &method();
+        let _ = writeln!(s, "{}", self.noise());
+        s
+    }
+
+    /// Which timed figures spread most, from this run's own samples.
+    fn noise(&self) -> String {
+        let spread = |pick: &dyn Fn(&Figures) -> Option<Stats>| {
+            self.rows()
+                .filter_map(|(p, f)| Some((p.name, pick(f)?)))
+                .map(|(name, st)| (name, st.max.as_secs_f64() / st.median.as_secs_f64()))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or("n/a".into(), |(name, r)| {
+                    format!("max up to {r:.1} × median ({name})")
+                })
+        };
+        format!(
+            "- Spread in this run: exec to exit {}; SIGTERM to exit {}; reaping {}.\n",
+            spread(&|f| Some(f.exec)),
+            spread(&|f| Some(f.idle.term)),
+            spread(&|f| f.pid1.reaped.ok()),
+        )
+    }
+
+    pub(super) fn summary(&self) -> String {
+        let m = &self.machine;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "| | file bytes | syscalls to block | VmRSS kB | exec to exit µs | \
+             SIGTERM to exit µs | reap {} orphans ms |\n|---|---:|---:|---:|---:|---:|---:|",
+            thousands(ORPHANS as u64)
+        );
+        for (peer, f) in self.rows() {
+            let name = match peer.ours {
+                true => format!("**{}**", peer.name),
+                false => peer.name.to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "| {name} | {} | {} | {} | {} | {} | {} |",
+                thousands(f.exact.file_bytes),
+                f.exact.syscalls,
+                f.idle.rss_kb,
+                whole(f.exec.median, US),
+                whole(f.idle.term.median, US),
+                match f.pid1.reaped {
+                    Ok(t) => whole(t.median, MS),
+                    _ => "never".into(),
+                },
+            );
+        }
+        let images: Vec<String> = self
+            .rows()
+            .filter_map(|(p, f)| {
+                Some(format!(
+                    "{} {} bytes",
+                    p.name,
+                    thousands(f.exact.image_bytes?)
+                ))
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nMedians on {} ({} cores), Linux {}, {}; a static ELF that only exits takes {} µs \
+             from exec to exit. OCI image blobs: {}. Every figure with min and max, and how \
+             each is taken: [bench/results.md](bench/results.md).\n\n\
+             ![pause against its peers](bench/chart.svg)",
+            m.cpu,
+            m.cores,
+            m.kernel,
+            &m.date[..10],
+            whole(self.floor.median, US),
+            images.join(", ")
+        );
+        s
+    }
+}
+
+/// How each figure is taken: results.md's `## How`, and the only statement of the bench's
+/// method (the code's comments point here).
+fn method() -> String {
+    format!(
+        "
+## How
+
+- x86_64 only: the peers are host binaries.
+- Not PID 1, as a plain child of the bench, unless the column says PID 1. tini and dumb-init
+  run `sleep infinity` (they only ever run as a program's parent): their syscalls, memory and
+  quick exit are their own process's; their SIGTERM'd run ends when the sleep they forward
+  the signal to is gone.
+- syscalls: `strace -f`, the peer's own process from its `execve` up to and including its
+  first blocking call, both counted (a \"not PID 1\" warning counts too).
+- exec to exit: posix_spawn of the peer with its quick-exit flag (stdio on /dev/null, empty
+  environment) until waitpid returns, {exec} runs each; × floor is the ratio of its median to
+  the floor's, whose time is exec and exit alone.
+- SIGTERM to exit: from kill(2) until waitpid returns, once the peer (and its child) sits in
+  its blocking call; not PID 1, so the signal is handled by whatever the peer installed; a
+  fresh process each run, {term} runs each.
+- Runs go one of each per round, in a fresh (seeded) random order each round, so that no
+  program always follows the same one and load from elsewhere falls on all alike.
+- PID 1: the peer under `unshare --pid --fork`. Each of {rounds} rounds forks {n} processes
+  inside the namespace, each blocked reading one byte from a pipe, whose parent then exits so
+  that they are re-parented to the peer; the time runs from writing their {n} bytes until the
+  last one's /proc entry is gone (polled every millisecond), so it includes their own wake-up
+  and exit, the same work whoever reaps. Then SIGTERM from the parent namespace: a PID 1 gets
+  it only through a handler.
+- Every timed figure is noisy: two cores shared with other work, no CPU pinning; the max is
+  one outlier run, so compare medians. Sizes and syscall counts are exact and repeat; memory
+  moves by a page or so between runs.
+",
+        exec = thousands(EXEC_RUNS as u64),
+        term = TERM_RUNS,
+        rounds = REAP_ROUNDS,
+        n = thousands(ORPHANS as u64),
+    )
+}
