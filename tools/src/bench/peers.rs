@@ -116,8 +116,8 @@ pub(super) fn build_programs(root: &Path, out: &Path) -> Result<BuiltPrograms> {
 }
 
 /// `llvm-objcopy --strip-sections`, from the rustup component `llvm-tools` as `just dist`
-/// uses it (GNU objcopy in Debian 12 cannot drop section headers). The Justfile's
-/// `llvm_bin`, exported as `LLVM_BIN`, says where it is.
+/// uses it (GNU objcopy in Debian 12 cannot drop section headers), where the Justfile's
+/// exported `LLVM_BIN` says.
 fn strip_sections(linked: &Path, out: &Path) -> Result<()> {
     let llvm_bin = std::env::var_os("LLVM_BIN").context(
         "LLVM_BIN is not set: run the bench as `just bench`, which sets it to llvm-tools' bin/",
