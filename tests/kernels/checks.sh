@@ -35,13 +35,13 @@ children() {
     done | wc -l
 }
 
-# poll WHAT COMMAND...: run COMMAND every 10 ms until it succeeds, for at most 60 s.
+# poll WHAT COMMAND...: run COMMAND every 10 ms until it succeeds, for at most 30 s.
 poll() {
     what=$1; shift
     i=0
     until "$@"; do
         i=$((i + 1))
-        [ $i -gt 6000 ] && { fail "timed out waiting for $what"; return 1; }
+        [ $i -gt 3000 ] && { fail "timed out waiting for $what"; return 1; }
         usleep 10000
     done
 }
@@ -61,11 +61,21 @@ same() {
     fi
 }
 
+# PID has exited (a zombie, or reaped already).
+ended() { s=$(state "$1"); [ -z "$s" ] || [ "$s" = Z ]; }
+# Waits, within the poll deadline, for this shell's child PID to exit; $st is its status.
+wait_exit() {
+    poll "pid $1 to exit" ended "$1" || { kill -9 "$1"; return 1; }
+    wait "$1"; st=$?
+}
+# Runs CMD to its end (stdout and stderr to /tmp/out and /tmp/err); $st is its status.
+finish() { "$@" >/tmp/out 2>/tmp/err & wait_exit $!; }
+
 # Starts pause in the background with ARGS, stdout and stderr to /tmp/out and /tmp/err.
 start() { "$PAUSE" "$@" >/tmp/out 2>/tmp/err & pid=$!; }
 # SIGNAL to $pid, then its exit status must be 0.
 ends_with() {
-    kill -"$1" "$pid"; wait "$pid"; st=$?
+    kill -"$1" "$pid"; wait_exit "$pid" || return 1
     [ $st -eq 0 ] || fail "status $st after SIG$1"
 }
 
@@ -81,9 +91,9 @@ start_pid1() {
 }
 stop_pid1() {
     kill -"$1" "$pid"
+    poll "pause to exit after SIG$1" test -s /tmp/status1 || return 1
     wait "$wrapper"
     st=$(cat /tmp/status1)
-    rm -f /tmp/pid1 /tmp/status1
     [ "$st" = 0 ] || fail "pause's own status $st after SIG$1"
 }
 # CMD in pause's PID namespace, as a process of the pod would be.
@@ -111,7 +121,7 @@ check_sigint() {
 check_version_flags() {
     for args in "-v" "-V" "x -v" "--foo -V bar"; do
         # shellcheck disable=SC2086
-        "$PAUSE" $args >/tmp/out 2>/tmp/err; st=$?
+        finish "$PAUSE" $args || return 1
         [ $st -eq 0 ] || { fail "$args: status $st"; return 1; }
         same /tmp/out version && same /tmp/err - || return 1
     done
@@ -150,7 +160,7 @@ check_sigaction_is_int_term_chld() {
 
 check_refused_block_exits_42() {
     # It must end by itself, at once: pause.c would retry the refused call forever.
-    time -f '%U %S' -o /tmp/time "$PROBE" "$NR_BLOCK" - "$PAUSE" >/tmp/out 2>/tmp/err; st=$?
+    finish time -f '%U %S' -o /tmp/time "$PROBE" "$NR_BLOCK" - "$PAUSE" || return 1
     [ $st -eq 42 ] || { fail "status $st"; return 1; }
     # Its user and system seconds: two execs under software emulation, a few ticks.
     cpu=$(tail -n 1 /tmp/time)
@@ -160,7 +170,7 @@ check_refused_block_exits_42() {
 
 check_refused_sigaction_exits_1_2_3() {
     for case in 2:1 15:2 17:3; do
-        "$PROBE" "$NR_RT_SIGACTION" "${case%:*}" "$PAUSE" >/tmp/out 2>/tmp/err; st=$?
+        finish "$PROBE" "$NR_RT_SIGACTION" "${case%:*}" "$PAUSE" || return 1
         [ $st -eq "${case#*:}" ] || { fail "rt_sigaction(${case%:*}) refused: status $st"; return 1; }
         same /tmp/err warning || return 1
     done
@@ -241,8 +251,11 @@ exec 3<>/tmp/release
 checks=$(sed -n 's/^\(check_[a-z0-9_]*\)() {$/\1/p' /init)
 echo "plan $(echo "$checks" | wc -l)"
 for check in $checks; do
-    rm -f /tmp/why
     if $check; then echo "ok ${check#check_}"; else echo "FAIL ${check#check_}: $(cat /tmp/why 2>/dev/null)"; fi
+    # A check that failed half-way leaves processes behind: as the guest's init, end them all.
+    kill -9 -1 2>/dev/null
+    wait
+    rm -f /tmp/why /tmp/pid1 /tmp/status1
 done
 echo done
 poweroff -f

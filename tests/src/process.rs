@@ -72,5 +72,13 @@ impl Drop for KillOnDrop {
 
 /// Runs `cmd`, stdin closed, to its end within the deadline.
 pub fn finish(cmd: &mut Command, what: &str) -> ExitStatus {
-    KillOnDrop::spawn(cmd.stdin(Stdio::null())).wait(what)
+    finish_within(DEADLINE, cmd, what)
+}
+
+/// Runs `cmd`, stdin closed, to its end within `limit`: for the few steps that are long by
+/// nature (a clean build), which the one deadline would call a hang.
+pub fn finish_within(limit: Duration, cmd: &mut Command, what: &str) -> ExitStatus {
+    let mut child = KillOnDrop::spawn(cmd.stdin(Stdio::null()));
+    poll_for(limit, || child.0.try_wait().unwrap())
+        .unwrap_or_else(|| panic!("timed out after {limit:?} waiting for {what}"))
 }
