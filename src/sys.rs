@@ -26,9 +26,9 @@ pub fn getpid() -> isize {
 }
 
 /// rt_sigaction(signo, act, NULL); negative errno on failure.
-pub fn sigaction(signo: i32, act: &'static SigAction) -> isize {
+pub fn sigaction(signo: i32, act: &SigAction) -> isize {
     let act = core::ptr::from_ref(act) as usize;
-    // SAFETY: `act` is a 'static struct in the layout arch/ gives for this kernel; the old
+    // SAFETY: `act` is a live struct in the layout arch/ gives for this kernel; the old
     // action is not asked for, so the kernel writes no memory.
     unsafe { arch::syscall4::<{ nr::RT_SIGACTION }>(signo as usize, act, 0, SIGSET_SIZE) }
 }
