@@ -17,12 +17,13 @@ const SIGSET_SIZE: usize = 8;
 /// write(2). The result is ignored on purpose: a closed or full stderr changes nothing else.
 pub fn write(fd: usize, buf: &[u8]) {
     // SAFETY: the kernel reads at most `buf.len()` bytes from a live slice and writes nothing.
-    unsafe { arch::syscall3::<{ nr::WRITE }>(fd, buf.as_ptr() as usize, buf.len()) };
+    unsafe { arch::syscall3_unchecked::<{ nr::WRITE }>(fd, buf.as_ptr() as usize, buf.len()) };
 }
 
+/// getpid(2), which cannot fail: its result needs no error check.
 pub fn getpid() -> isize {
     // SAFETY: getpid takes no arguments and touches no memory.
-    unsafe { arch::syscall0::<{ nr::GETPID }>() }
+    unsafe { arch::syscall0_unchecked::<{ nr::GETPID }>() }
 }
 
 /// rt_sigaction(signo, act, NULL); negative errno on failure.
