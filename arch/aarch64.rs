@@ -38,7 +38,7 @@ pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     unsafe { asm!("svc 0", in("x8") NR, in("x0") a0, options(noreturn, nostack)) }
 }

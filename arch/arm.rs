@@ -42,7 +42,7 @@ pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     // r7 is not restored: nothing runs after exit_group.
     unsafe {

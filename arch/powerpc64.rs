@@ -61,7 +61,7 @@ pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     unsafe { asm!("sc", in("r0") NR, in("r3") a0, options(noreturn, nostack)) }
 }

@@ -41,7 +41,7 @@ pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     unsafe { asm!("ecall", in("a7") NR, in("a0") a0, options(noreturn, nostack)) }
 }

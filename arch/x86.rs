@@ -45,7 +45,7 @@ pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     unsafe { asm!("int 0x80", in("eax") NR, in("ebx") a0, options(noreturn, nostack)) }
 }

@@ -50,5 +50,5 @@ pub fn pause() -> isize {
 
 pub fn exit(code: i32) -> ! {
     // SAFETY: exit_group ends the process; nothing after it runs.
-    unsafe { arch::syscall1_noreturn::<{ nr::EXIT_GROUP }>(code as usize) }
+    unsafe { arch::syscall1_noreturn::<{ nr::EXIT_GROUP }>(code) }
 }
