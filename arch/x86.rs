@@ -107,10 +107,12 @@ impl SigAction {
 
 /// The signal-return trampoline. The handler's `ret` lands here with the signal number on
 /// top of the old-style frame, so it must be exactly this code: no prologue may touch the
-/// stack. This is also what the kernel's vDSO `__kernel_sigreturn` does.
+/// stack. This is what the kernel's vDSO `__kernel_sigreturn` does, but for `push`/`pop`
+/// (3 bytes against `mov eax`'s 5), which rewrite only the slot of the signal number just
+/// popped, and sigreturn does not read it.
 #[unsafe(naked)]
 unsafe extern "C" fn restore() -> ! {
-    naked_asm!("pop eax", "mov eax, {nr}", "int 0x80", nr = const nr::SIGRETURN)
+    naked_asm!("pop eax", "push {nr}", "pop eax", "int 0x80", nr = const nr::SIGRETURN)
 }
 
 /// The ELF entry point.

@@ -102,10 +102,13 @@ impl SigAction {
 }
 
 /// The signal-return trampoline. The kernel "returns" here from a handler with the signal
-/// frame on the stack, so it must be exactly this syscall: no prologue may touch the stack.
+/// frame on the stack, so it must be exactly this syscall: no prologue may move the stack
+/// pointer. `push`/`pop` (3 bytes against `mov eax`'s 5) leave it where they found it, and
+/// the slot below it they write is the frame's spent return address, which rt_sigreturn
+/// does not read.
 #[unsafe(naked)]
 unsafe extern "C" fn restore_rt() -> ! {
-    naked_asm!("mov eax, {nr}", "syscall", nr = const nr::RT_SIGRETURN)
+    naked_asm!("push {nr}", "pop rax", "syscall", nr = const nr::RT_SIGRETURN)
 }
 
 /// The ELF entry point.
