@@ -62,7 +62,7 @@ pub const AMD64: Arch = Arch {
     machine: em::X86_64,
     arch_file: "x86_64.rs",
     block: "pause",
-    budget: 704,
+    budget: 656,
     sysno: sysno_of!(x86_64),
 };
 
@@ -72,7 +72,7 @@ pub const ARM64: Arch = Arch {
     machine: em::AARCH64,
     arch_file: "aarch64.rs",
     block: "ppoll",
-    budget: 784,
+    budget: 720,
     sysno: sysno_of!(aarch64),
 };
 
@@ -82,7 +82,7 @@ pub const ARM: Arch = Arch {
     machine: em::ARM,
     arch_file: "arm.rs",
     block: "pause",
-    budget: 608,
+    budget: 576,
     sysno: sysno_of!(arm),
 };
 
@@ -92,7 +92,7 @@ pub const I386: Arch = Arch {
     machine: em::I386,
     arch_file: "x86.rs",
     block: "pause",
-    budget: 640,
+    budget: 592,
     sysno: sysno_of!(x86),
 };
 
@@ -102,7 +102,7 @@ pub const RISCV64: Arch = Arch {
     machine: em::RISCV,
     arch_file: "riscv64.rs",
     block: "ppoll",
-    budget: 720,
+    budget: 656,
     sysno: sysno_of!(riscv64),
 };
 
@@ -112,7 +112,7 @@ pub const S390X: Arch = Arch {
     machine: em::S390,
     arch_file: "s390x.rs",
     block: "pause",
-    budget: 704,
+    budget: 688,
     sysno: sysno_of!(s390x),
 };
 
@@ -124,7 +124,7 @@ pub const PPC64LE: Arch = Arch {
     block: "pause",
     // Its ELFv2 code is wordy: 4-byte instructions, two for a constant, a TOC-setup entry
     // and trailing padding per function, and a 16-byte error fix-up at every syscall.
-    budget: 1024,
+    budget: 896,
     sysno: sysno_of!(powerpc64),
 };
 
