@@ -2,10 +2,17 @@
 //!
 //! Every architecture file exports the same items, so that two of them differ only in ABI:
 //! - `nr`: the numbers of the system calls pause makes on that architecture;
-//! - `syscall0`, `syscall1_noreturn`, `syscall3`, `syscall4`: the raw syscall instruction,
-//!   returning the kernel's result with errors as negative errno values. The number is a
-//!   const parameter (`syscall3::<{ nr::WRITE }>(..)`): pause's calls are all known at build
-//!   time, and s390x can then encode it in the instruction itself;
+//! - `syscall0`, `syscall1_noreturn`, `syscall4`: the raw syscall instruction, returning the
+//!   kernel's result with errors as negative errno values. The number is a const parameter
+//!   (`syscall4::<{ nr::WAIT4 }>(..)`): pause's calls are all known at build time, and s390x
+//!   can then encode it in the instruction itself. `syscall1_noreturn` is exit_group's,
+//!   whose argument is a C `int`: it takes an `i32`, as the kernel reads only the register's
+//!   low 32 bits, so that no arch need widen it (s390x saves an instruction);
+//! - `syscall0_unchecked`, `syscall3_unchecked`: the same instruction for a call whose result
+//!   is ignored (write) or that cannot fail (getpid), so that an error needs no turning into
+//!   -errno. Only powerpc64 has anything to leave out (its errors come back as positive
+//!   values and a flag, 8 bytes of code per call to convert); elsewhere they are the checked
+//!   calls. There is no checked 3-argument call: pause makes none;
 //! - `pause()`: block until a signal is handled (the `pause` syscall, or its equivalent where
 //!   the architecture has none);
 //! - `SigAction`: `struct sigaction` as this kernel reads it, built by `SigAction::new`,

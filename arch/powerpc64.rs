@@ -3,6 +3,8 @@
 //! Syscalls: `sc`, number in r0, arguments in r3..r8, result in r3. Unusually, an error
 //! comes back as a positive errno with cr0.SO set; `bns+ 1f; neg 3, 3; 1:` turns it into
 //! the -errno every other file returns (a `wait4 > 0` loop would spin on ECHILD otherwise).
+//! The `_unchecked` calls leave those 8 bytes out: their callers ignore the result or make
+//! a call that cannot fail.
 //! The kernel clobbers r0, r4..r12, ctr, xer and cr0; `preserves_flags` means nothing on
 //! PowerPC, so cr0 and xer are listed as clobbers instead. (`asm!` on PowerPC is stable
 //! since Rust 1.95: this file needs no feature gate and builds on stable like the others.)
@@ -44,17 +46,32 @@ pub unsafe fn syscall0<const NR: usize>() -> isize {
 }
 
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
+    let ret;
+    // SAFETY: the caller passes a syscall whose memory effects it has checked.
+    unsafe {
+        asm!("sc",
+             inlateout("r0") NR => _, lateout("r3") ret,
+             lateout("r4") _, lateout("r5") _, lateout("r6") _, lateout("r7") _,
+             lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
+             lateout("r12") _, lateout("cr0") _, lateout("ctr") _, lateout("xer") _,
+             options(nostack));
+    }
+    ret
+}
+
+#[inline(always)]
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     unsafe { asm!("sc", in("r0") NR, in("r3") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3_unchecked<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("sc", "bns+ 1f", "neg 3, 3", "1:",
+        asm!("sc",
              inlateout("r0") NR => _, inlateout("r3") a0 as isize => ret,
              inlateout("r4") a1 => _, inlateout("r5") a2 => _, lateout("r6") _, lateout("r7") _,
              lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
@@ -93,6 +110,8 @@ pub struct SigAction {
     restorer: usize,
     mask: u64,
 }
+
+const _: () = assert!(size_of::<SigAction>() == 32);
 
 impl SigAction {
     pub const fn new(handler: super::Handler, flags: usize) -> Self {

@@ -33,14 +33,21 @@ pub unsafe fn syscall0<const NR: usize>() -> isize {
     ret
 }
 
+/// The same as `syscall0`: errors come back as -errno whether checked or not.
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
+    // SAFETY: the caller's contract is syscall0's.
+    unsafe { syscall0::<NR>() }
+}
+
+#[inline(always)]
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     unsafe { asm!("ecall", in("a7") NR, in("a0") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3_unchecked<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {

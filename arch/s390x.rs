@@ -36,14 +36,21 @@ pub unsafe fn syscall0<const NR: usize>() -> isize {
     ret
 }
 
+/// The same as `syscall0`: errors come back as -errno whether checked or not.
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
+    // SAFETY: the caller's contract is syscall0's.
+    unsafe { syscall0::<NR>() }
+}
+
+#[inline(always)]
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     unsafe { asm!("svc {nr}", nr = const NR, in("r2") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3_unchecked<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
@@ -79,6 +86,8 @@ pub struct SigAction {
     mask: u64,
 }
 
+const _: () = assert!(size_of::<SigAction>() == 32);
+
 impl SigAction {
     pub const fn new(handler: super::Handler, flags: usize) -> Self {
         Self {
@@ -97,7 +106,8 @@ unsafe extern "C" fn _start() -> ! {
     naked_asm!(
         "lgr %r2, %r15",      // start(sp): argc and argv are at the stack pointer
         "aghi %r15, -160",    // the callee's register save area, below argc (still aligned)
-        "jg {start}",         // start never returns, so no return address is needed
+        "j {start}",          // start never returns, so no return address is needed; `j`
+                              // (4 bytes, +-64 KiB) reaches it in a program this small
         start = sym crate::start,
     )
 }

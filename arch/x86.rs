@@ -37,14 +37,21 @@ pub unsafe fn syscall0<const NR: usize>() -> isize {
     ret
 }
 
+/// The same as `syscall0`: errors come back as -errno whether checked or not.
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
+pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
+    // SAFETY: the caller's contract is syscall0's.
+    unsafe { syscall0::<NR>() }
+}
+
+#[inline(always)]
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
     // SAFETY: the caller passes a syscall that does not return (exit_group).
     unsafe { asm!("int 0x80", in("eax") NR, in("ebx") a0, options(noreturn, nostack)) }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall3_unchecked<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
@@ -100,10 +107,12 @@ impl SigAction {
 
 /// The signal-return trampoline. The handler's `ret` lands here with the signal number on
 /// top of the old-style frame, so it must be exactly this code: no prologue may touch the
-/// stack. This is also what the kernel's vDSO `__kernel_sigreturn` does.
+/// stack. This is what the kernel's vDSO `__kernel_sigreturn` does, but for `push`/`pop`
+/// (3 bytes against `mov eax`'s 5), which rewrite only the slot of the signal number just
+/// popped, and sigreturn does not read it.
 #[unsafe(naked)]
 unsafe extern "C" fn restore() -> ! {
-    naked_asm!("pop eax", "mov eax, {nr}", "int 0x80", nr = const nr::SIGRETURN)
+    naked_asm!("pop eax", "push {nr}", "pop eax", "int 0x80", nr = const nr::SIGRETURN)
 }
 
 /// The ELF entry point.

@@ -33,14 +33,22 @@ pub unsafe fn syscall0<const NR: usize>() -> isize {
     ret
 }
 
+/// The same as `syscall0`: errors come back as -errno whether checked or not.
 #[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: usize) -> ! {
-    // SAFETY: the caller passes a syscall that does not return (exit_group).
-    unsafe { asm!("syscall", in("rax") NR, in("rdi") a0, options(noreturn, nostack)) }
+pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
+    // SAFETY: the caller's contract is syscall0's.
+    unsafe { syscall0::<NR>() }
 }
 
 #[inline(always)]
-pub unsafe fn syscall3<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
+pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
+    // SAFETY: the caller passes a syscall that does not return (exit_group).
+    // Sign-extended, though the kernel reads only edi: LLVM's code is 2 bytes shorter so.
+    unsafe { asm!("syscall", in("rax") NR, in("rdi") a0 as isize, options(noreturn, nostack)) }
+}
+
+#[inline(always)]
+pub unsafe fn syscall3_unchecked<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
@@ -94,10 +102,13 @@ impl SigAction {
 }
 
 /// The signal-return trampoline. The kernel "returns" here from a handler with the signal
-/// frame on the stack, so it must be exactly this syscall: no prologue may touch the stack.
+/// frame on the stack, so it must be exactly this syscall: no prologue may move the stack
+/// pointer. `push`/`pop` (3 bytes against `mov eax`'s 5) leave it where they found it, and
+/// the slot below it they write is the frame's spent return address, which rt_sigreturn
+/// does not read.
 #[unsafe(naked)]
 unsafe extern "C" fn restore_rt() -> ! {
-    naked_asm!("mov eax, {nr}", "syscall", nr = const nr::RT_SIGRETURN)
+    naked_asm!("push {nr}", "pop rax", "syscall", nr = const nr::RT_SIGRETURN)
 }
 
 /// The ELF entry point.

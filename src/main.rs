@@ -43,11 +43,9 @@ extern "C" fn on_signal(signo: i32) {
     }
 }
 
-static ACTION: SigAction = SigAction::new(on_signal, SA_NOCLDSTOP);
-
 // Inlined into `start`: a separate function would only add a call and a return.
 #[inline(always)]
-fn main(args: Args) -> i32 {
+fn main(args: impl Iterator<Item = *const u8>) -> i32 {
     if args.skip(1).any(is_version_flag) {
         sys::write(1, VERSION.as_bytes());
         return 0;
@@ -58,14 +56,15 @@ fn main(args: Args) -> i32 {
         sys::write(2, b"Warning: pause should be the first process\n");
     }
 
-    if sys::sigaction(SIGINT, &ACTION) < 0 {
-        return 1;
-    }
-    if sys::sigaction(SIGTERM, &ACTION) < 0 {
-        return 2;
-    }
-    if sys::sigaction(SIGCHLD, &ACTION) < 0 {
-        return 3;
+    // pause.c's three sigaction calls, which exit 1, 2 and 3 when refused. The struct is
+    // built on the stack because storing its fields takes less code on most architectures
+    // than the file takes to hold it; the signal numbers are bytes (all are below 256), a
+    // 3-byte table rather than a 12-byte one.
+    let action = SigAction::new(on_signal, SA_NOCLDSTOP);
+    for (code, &signo) in (1..).zip(&[SIGINT as u8, SIGTERM as u8, SIGCHLD as u8]) {
+        if sys::sigaction(signo.into(), &action) < 0 {
+            return code;
+        }
     }
 
     // A handled signal ends each wait with EINTR. Any other result means the blocking call
@@ -83,34 +82,29 @@ fn is_version_flag(arg: *const u8) -> bool {
     unsafe { *arg == b'-' && (*arg.add(1) | 0x20) == b'v' && *arg.add(2) == 0 }
 }
 
-/// argv, walked to the NULL that ends it: no count is needed (argc == 0 is argv = {NULL}).
-struct Args(*const *const u8);
-
-impl Iterator for Args {
-    type Item = *const u8;
-
-    fn next(&mut self) -> Option<*const u8> {
-        // SAFETY: `Args` starts at argv[0] and stops at the NULL the kernel ends argv with,
-        // so it reads only argv[0..=argc], live for the whole life of the process.
-        let arg = unsafe { *self.0 };
-        if arg.is_null() {
-            return None;
-        }
-        // SAFETY: `arg` was not that NULL, so argv goes on at least one more entry.
-        self.0 = unsafe { self.0.add(1) };
-        Some(arg)
-    }
-}
-
-/// Entered from `arch::_start` with the initial stack pointer, where the kernel put argc,
-/// then argv ending in a NULL pointer.
+/// Entered from `arch::_start` with the initial stack pointer, where the kernel put argc
+/// followed by argv, its pointers ended by a NULL.
 ///
 /// # Safety
 /// `sp` must be the stack pointer as the kernel left it at process entry.
 unsafe extern "C" fn start(sp: *const usize) -> ! {
-    // SAFETY: per the ELF process-entry ABI, argv starts one word above `sp`.
-    let argv = unsafe { sp.add(1).cast::<*const u8>() };
-    sys::exit(main(Args(argv)))
+    // SAFETY: per the ELF process-entry ABI, argv follows argc, live for the whole life of
+    // the process.
+    let mut argv = unsafe { sp.add(1) }.cast::<*const u8>();
+    // argv up to its NULL rather than argc pointers: argc is then never needed. With argc 0,
+    // argv[0] is that NULL already, and the walk yields nothing at all.
+    let args = core::iter::from_fn(move || {
+        // SAFETY: `argv` only moves past a non-NULL entry, so it stays within argv, at its
+        // NULL at the furthest; and it stays there, so reading again reads the NULL again.
+        let arg = unsafe { *argv };
+        if arg.is_null() {
+            return None;
+        }
+        // SAFETY: `arg` was not argv's NULL, so an entry (the NULL at least) follows it.
+        argv = unsafe { argv.add(1) };
+        Some(arg)
+    });
+    sys::exit(main(args))
 }
 
 #[panic_handler]

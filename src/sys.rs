@@ -17,18 +17,19 @@ const SIGSET_SIZE: usize = 8;
 /// write(2). The result is ignored on purpose: a closed or full stderr changes nothing else.
 pub fn write(fd: usize, buf: &[u8]) {
     // SAFETY: the kernel reads at most `buf.len()` bytes from a live slice and writes nothing.
-    unsafe { arch::syscall3::<{ nr::WRITE }>(fd, buf.as_ptr() as usize, buf.len()) };
+    unsafe { arch::syscall3_unchecked::<{ nr::WRITE }>(fd, buf.as_ptr() as usize, buf.len()) };
 }
 
+/// getpid(2), which cannot fail: its result needs no error check.
 pub fn getpid() -> isize {
     // SAFETY: getpid takes no arguments and touches no memory.
-    unsafe { arch::syscall0::<{ nr::GETPID }>() }
+    unsafe { arch::syscall0_unchecked::<{ nr::GETPID }>() }
 }
 
 /// rt_sigaction(signo, act, NULL); negative errno on failure.
-pub fn sigaction(signo: i32, act: &'static SigAction) -> isize {
+pub fn sigaction(signo: i32, act: &SigAction) -> isize {
     let act = core::ptr::from_ref(act) as usize;
-    // SAFETY: `act` is a 'static struct in the layout arch/ gives for this kernel; the old
+    // SAFETY: `act` is a live struct in the layout arch/ gives for this kernel; the old
     // action is not asked for, so the kernel writes no memory.
     unsafe { arch::syscall4::<{ nr::RT_SIGACTION }>(signo as usize, act, 0, SIGSET_SIZE) }
 }
@@ -49,5 +50,5 @@ pub fn pause() -> isize {
 
 pub fn exit(code: i32) -> ! {
     // SAFETY: exit_group ends the process; nothing after it runs.
-    unsafe { arch::syscall1_noreturn::<{ nr::EXIT_GROUP }>(code as usize) }
+    unsafe { arch::syscall1_noreturn::<{ nr::EXIT_GROUP }>(code) }
 }

@@ -175,7 +175,7 @@ arches! {$
         machine: em::X86_64,
         arch_file: "x86_64.rs",
         block: "pause",
-        budget: 688,
+        budget: 656,
         sysno: sysno_of!(x86_64),
         guest: Guest::Boots(&kernels::AMD64),
     }
@@ -188,7 +188,7 @@ arches! {$
         machine: em::AARCH64,
         arch_file: "aarch64.rs",
         block: "ppoll",
-        budget: 768,
+        budget: 720,
         sysno: sysno_of!(aarch64),
         guest: Guest::Boots(&kernels::ARM64),
     }
@@ -201,7 +201,7 @@ arches! {$
         machine: em::ARM,
         arch_file: "arm.rs",
         block: "pause",
-        budget: 576,
+        budget: 560,
         sysno: sysno_of!(arm),
         guest: Guest::Boots(&kernels::ARMMP),
     }
@@ -214,7 +214,7 @@ arches! {$
         machine: em::I386,
         arch_file: "x86.rs",
         block: "pause",
-        budget: 624,
+        budget: 592,
         sysno: sysno_of!(x86),
         guest: Guest::Boots(&kernels::I386),
     }
@@ -227,7 +227,7 @@ arches! {$
         machine: em::RISCV,
         arch_file: "riscv64.rs",
         block: "ppoll",
-        budget: 720,
+        budget: 656,
         sysno: sysno_of!(riscv64),
         guest: Guest::Boots(&kernels::RISCV64),
     }
@@ -255,7 +255,7 @@ arches! {$
         block: "pause",
         // Its ELFv2 code is wordy: 4-byte instructions, two for a constant, a TOC-setup
         // entry and trailing padding per function, and a 16-byte error fix-up per syscall.
-        budget: 992,
+        budget: 896,
         sysno: sysno_of!(powerpc64),
         guest: Guest::Boots(&kernels::PPC64EL),
     }
@@ -269,7 +269,7 @@ arches! {$
         machine: em::ARM,
         arch_file: "arm.rs",
         block: "pause",
-        budget: 592,
+        budget: 560,
         sysno: sysno_of!(arm),
         guest: Guest::Boots(&kernels::ARMMP),
     }
@@ -282,7 +282,7 @@ arches! {$
         machine: em::ARM,
         arch_file: "arm.rs",
         block: "pause",
-        budget: 592,
+        budget: 560,
         sysno: sysno_of!(arm),
         guest: Guest::Boots(&kernels::ARMMP),
     }
@@ -295,7 +295,7 @@ arches! {$
         machine: em::LOONGARCH,
         arch_file: "loongarch64.rs",
         block: "ppoll",
-        budget: 816,
+        budget: 784,
         sysno: sysno_of!(loongarch64),
         guest: Guest::NoKernel("Debian's loong64 is a ports architecture, whose archive is not reachable here"),
     }

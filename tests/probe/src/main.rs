@@ -73,7 +73,7 @@ struct Program {
     filter: *const Insn,
 }
 
-fn exit(code: usize) -> ! {
+fn exit(code: i32) -> ! {
     // SAFETY: exit_group ends the process.
     unsafe { arch::syscall1_noreturn::<{ nr::EXIT_GROUP }>(code) }
 }
@@ -129,13 +129,21 @@ unsafe extern "C" fn start(sp: *const usize) -> ! {
     };
     let fprog = core::ptr::from_ref(&fprog) as usize;
     // SAFETY: the kernel copies the filter `fprog` describes, which lives on this stack.
-    let installed =
-        unsafe { arch::syscall3::<{ nr::PRCTL }>(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog) };
-    if installed < 0 {
+    // Unchecked: prctl's 0 is success, and an error is nonzero however the arch reports it.
+    let installed = unsafe {
+        arch::syscall3_unchecked::<{ nr::PRCTL }>(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog)
+    };
+    if installed != 0 {
         exit(3);
     }
     // SAFETY: `program` points at argv[3..], NULL-terminated, and `envp` at the environment.
-    unsafe { arch::syscall3::<{ nr::EXECVE }>(*program as usize, program as usize, envp as usize) };
+    unsafe {
+        arch::syscall3_unchecked::<{ nr::EXECVE }>(
+            *program as usize,
+            program as usize,
+            envp as usize,
+        )
+    };
     exit(127)
 }
 
