@@ -4,13 +4,14 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use nix::unistd::Pid;
 use tempfile::TempDir;
 
 use crate::arch::Arch;
 use crate::pause::Pause;
-use crate::process::{finish, poll};
+use crate::process::{DEADLINE, finish, poll, poll_for};
 use crate::procfs::children;
 use crate::skip::{have, privileged};
 
@@ -118,10 +119,17 @@ impl Orphans {
         self.wait_left(0);
     }
 
-    /// Waits, within the deadline, until pause has reaped all but `left` of them.
+    /// Waits until pause has reaped all but `left` of them: within the deadline, plus 4 ms an
+    /// orphan, since under qemu-user each exit and its SIGCHLD go through the emulator and
+    /// thousands of them take longer than the deadline on a busy machine.
     pub fn wait_left(&self, left: usize) {
-        poll(&format!("pause to reap all orphans but {left}"), || {
+        let limit = DEADLINE + Duration::from_millis(4) * self.n as u32;
+        let reaped = poll_for(limit, || {
             (children(self.parent).len() == left).then_some(())
         });
+        assert!(
+            reaped.is_some(),
+            "timed out after {limit:?} waiting for pause to reap all orphans but {left}"
+        );
     }
 }
