@@ -7,6 +7,13 @@
 #![no_std]
 #![no_main]
 
+// Plain cargo (`cargo run -p pause`) links for the host's C toolchain, which this freestanding
+// binary cannot use: say what to run instead of failing later in the linker.
+#[cfg(not(pause_linker_config))]
+compile_error!(
+    "pause needs linker/cargo.toml: `./run` runs it, `just dist` builds every arch, `just test` tests it"
+);
+
 #[path = "../arch/mod.rs"]
 mod arch;
 mod sys;

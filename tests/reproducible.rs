@@ -3,12 +3,8 @@
 
 use std::fs;
 use std::process::Command;
-use std::time::Duration;
 
 use pause_tests::*;
-
-/// How long one clean build of one target may take.
-const BUILD_LIMIT: Duration = Duration::from_secs(600);
 
 /// Two builds from scratch, each in its own empty target directory, with `just build-one`
 /// (the recipe `just dist` runs), give the same bytes, and those are the bytes in dist/:
@@ -24,8 +20,6 @@ fn two_clean_builds_are_bit_identical() {
             .iter()
             .map(|dir| {
                 let out = dir.path().join(format!("pause-linux-{arch}"));
-                // A clean build compiles core from source for some targets: minutes, not
-                // the seconds the suite's deadline allows a wait.
                 let status = finish_within(
                     BUILD_LIMIT,
                     Command::new("just")

@@ -326,6 +326,15 @@ impl Arch {
         path
     }
 
+    /// The build this host runs natively (the first in the list, where several share the
+    /// host's instruction set).
+    pub fn host() -> &'static Arch {
+        ALL.iter()
+            .copied()
+            .find(|a| a.native())
+            .expect("no build for this host")
+    }
+
     /// Whether this host's kernel runs it directly, without qemu-user.
     pub fn native(&self) -> bool {
         self.target_arch == std::env::consts::ARCH

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 /// How long any single wait in the suite may take before it counts as a hang.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// How long one clean build of pause for one target may take: minutes where core is built
+/// from source, not the seconds `DEADLINE` allows a wait.
+pub const BUILD_LIMIT: Duration = Duration::from_secs(600);
+
 /// Polls `done` until it returns `Some` or the deadline passes, which fails the test.
 pub fn poll<T>(what: &str, done: impl FnMut() -> Option<T>) -> T {
     poll_for(DEADLINE, done)

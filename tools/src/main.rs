@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         Some("image") => image::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
         _ => {
-            eprintln!("usage: pause-tools image|bench [options]");
+            eprintln!("usage: pause-tools image|bench [options] (pause itself: `./run` runs it)");
             return ExitCode::from(2);
         }
     };
