@@ -326,6 +326,26 @@ impl Arch {
         path
     }
 
+    /// `(architecture, variant)` of the OCI platform it is in the image: what a pull's
+    /// platform request names.
+    pub fn platform(&self) -> (&'static str, Option<&'static str>) {
+        match self.name {
+            "arm" => ("arm", Some("v7")),
+            "arm-v6" => ("arm", Some("v6")),
+            "arm-v5" => ("arm", Some("v5")),
+            "arm64" => ("arm64", Some("v8")),
+            other => (other, None),
+        }
+    }
+
+    /// The platform as `--platform` takes it: `linux/arm/v6`.
+    pub fn os_arch_variant(&self) -> String {
+        match self.platform() {
+            (arch, Some(variant)) => format!("linux/{arch}/{variant}"),
+            (arch, None) => format!("linux/{arch}"),
+        }
+    }
+
     /// Whether this host's kernel runs it directly, without qemu-user.
     pub fn native(&self) -> bool {
         self.target_arch == std::env::consts::ARCH
