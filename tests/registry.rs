@@ -33,8 +33,13 @@ fn push_keeps_the_index_and_every_platform_digest() {
     let registry = Registry::start();
     let pushed = registry.push_dist_image(REPOSITORY_TAG);
 
-    let index = registry.raw(&pushed);
+    let index = registry.raw(&pushed.tagged);
     let latest = dist.tagged("latest");
+    assert_eq!(
+        pushed.digest,
+        latest.digest().to_string(),
+        "skopeo's --digestfile"
+    );
     assert_is(&index, &latest, "the pushed index");
     assert!(
         index == dist.blob(&latest),
@@ -94,7 +99,7 @@ fn podman_pulls_its_platform_from_the_registry(arch: &'static Arch) {
     let registry = Registry::start();
     let pushed = registry.push_dist_image(REPOSITORY_TAG);
     let podman = PrivatePodman::new();
-    assert_podman_pulls(arch, &podman, &["--tls-verify=false", &pushed]);
+    assert_podman_pulls(arch, &podman, &["--tls-verify=false", &pushed.tagged]);
 }
 
 /// The same from the OCI layout itself (`oci:dist/oci:latest`), with no registry between.

@@ -11,7 +11,7 @@ use std::time::Instant;
 use k8s_cri::v1::security_profile::ProfileType;
 use k8s_cri::v1::{ImageStatusRequest, PodSandboxStatusRequest, SecurityProfile};
 use pause_tests::layout::Layout;
-use pause_tests::registry::{Registry, can_run_registry};
+use pause_tests::registry::{Pushed, Registry, can_run_registry};
 use pause_tests::{AMD64, status_value, workspace};
 
 use super::containerd::Containerd;
@@ -39,10 +39,7 @@ fn containerd_pulls_the_sandbox_image_by_tag_from_a_registry() {
     if !can_pull("the registry pull by tag") {
         return;
     }
-    let sandbox = Sandbox::start("pull-tag", |registry| {
-        let image = format!("{}/pause:0.1.0", registry.address());
-        (image, vec![])
-    });
+    let sandbox = Sandbox::start("pull-tag", |_, pushed| (pushed.tagged.clone(), vec![]));
     sandbox.run(false);
     sandbox.close();
 }
@@ -52,9 +49,8 @@ fn containerd_pulls_the_sandbox_image_pinned_by_digest_and_runs_it_under_our_sec
     if !can_pull("the registry pull by digest") {
         return;
     }
-    let sandbox = Sandbox::start("pull-digest", |registry| {
-        let index = Layout::dist().tagged("latest");
-        let image = format!("{REGISTRY_NAME}/pause@{}", index.digest());
+    let sandbox = Sandbox::start("pull-digest", |registry, pushed| {
+        let image = format!("{REGISTRY_NAME}/pause@{}", pushed.digest);
         (image, vec![(REGISTRY_NAME, registry.address().to_string())])
     });
     sandbox.run(false);
@@ -63,7 +59,7 @@ fn containerd_pulls_the_sandbox_image_pinned_by_digest_and_runs_it_under_our_sec
 }
 
 /// An enclave holding a registry with our image in it (pushed as `pause:0.1.0`), and a
-/// containerd whose `sandbox_image` and plain-HTTP hosts `config` says.
+/// containerd whose `sandbox_image` and plain-HTTP hosts `config` makes of the two.
 struct Sandbox {
     started: Instant,
     image: String,
@@ -76,13 +72,13 @@ impl Sandbox {
     /// `name`: the enclave's, unique to the test (tests run side by side under `just test`).
     fn start(
         name: &str,
-        config: impl FnOnce(&Registry) -> (String, Vec<(&str, String)>),
+        config: impl FnOnce(&Registry, &Pushed) -> (String, Vec<(&'static str, String)>),
     ) -> Sandbox {
         let started = Instant::now();
         let enclave = Enclave::new(name);
         let registry = Registry::start_in(Some(&enclave.netns()));
-        registry.push_dist_image("pause:0.1.0");
-        let (image, hosts) = config(&registry);
+        let pushed = registry.push_dist_image("pause:0.1.0");
+        let (image, hosts) = config(&registry, &pushed);
         let hosts: Vec<(&str, &str)> = hosts.iter().map(|(n, s)| (*n, s.as_str())).collect();
         let containerd = Containerd::start(&enclave, &image, &hosts);
         Sandbox {

@@ -40,6 +40,14 @@ pub fn can_run_registry(why: &str) -> bool {
     have_file(BINARY, "docker-registry", why) && have("skopeo", why)
 }
 
+/// What `push_dist_image` pushed.
+pub struct Pushed {
+    /// `REGISTRY/REPOSITORY:TAG`.
+    pub tagged: String,
+    /// `sha256:...`: what skopeo's `--digestfile` says it pushed, the index's digest.
+    pub digest: String,
+}
+
 pub struct Registry {
     daemon: Child,
     address: String,
@@ -104,23 +112,27 @@ impl Registry {
         in_netns(self.netns.as_deref(), program)
     }
 
-    /// Pushes the image `just image` wrote, every platform and the index (`skopeo copy
-    /// --all`, as the README says), as `REGISTRY/repo_tag`; its reference.
-    pub fn push_dist_image(&self, repo_tag: &str) -> String {
+    /// Pushes the image `just image` wrote, every platform and the index, as
+    /// `REGISTRY/repo_tag`, with the README's command (`skopeo copy --all --digestfile`).
+    pub fn push_dist_image(&self, repo_tag: &str) -> Pushed {
         let from = format!("oci:{}:latest", workspace().join("dist/oci").display());
-        let to = format!("{}/{repo_tag}", self.address);
+        let tagged = format!("{}/{repo_tag}", self.address);
+        let digestfile = self.dir.path().join(format!("{repo_tag}.digest"));
         let status = finish(
             self.command("skopeo")
                 .args(["copy", "--quiet", "--all", "--dest-tls-verify=false"])
+                .arg("--digestfile")
+                .arg(&digestfile)
                 .arg(&from)
-                .arg(format!("docker://{to}")),
+                .arg(format!("docker://{tagged}")),
             "skopeo copy --all to the registry",
         );
         assert!(
             status.success(),
-            "skopeo copy --all {from} docker://{to}: {status}"
+            "skopeo copy --all {from} docker://{tagged}: {status}"
         );
-        to
+        let digest = fs::read_to_string(&digestfile).unwrap().trim().to_string();
+        Pushed { tagged, digest }
     }
 
     /// The bytes the registry serves for `reference` (a tag or a digest after the
