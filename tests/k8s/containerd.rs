@@ -21,6 +21,9 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use super::enclave::Enclave;
 
+/// The programs it runs: the daemon, its shim, `ctr` for the task API, and runc.
+pub const TOOLS: &[&str] = &["containerd", "containerd-shim-runc-v2", "ctr", "runc"];
+
 const CONFIG: &str = "/run/containerd-config.toml";
 const SOCKET: &str = "/run/containerd/containerd.sock";
 const LOG: &str = "/run/containerd.log";

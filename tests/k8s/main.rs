@@ -42,8 +42,7 @@ const GREETING: &str = "hello from the app";
 #[test]
 fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     let started = Instant::now();
-    let tools = ["containerd", "containerd-shim-runc-v2", "ctr", "runc"];
-    if !can_run("the containerd CRI test", &tools) {
+    if !can_run("the containerd CRI test", containerd::TOOLS) {
         return;
     }
     let archive = pause_archive();

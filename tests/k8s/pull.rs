@@ -14,7 +14,7 @@ use pause_tests::layout::Layout;
 use pause_tests::registry::{Pushed, Registry, can_run_registry};
 use pause_tests::{AMD64, status_value, workspace};
 
-use super::containerd::Containerd;
+use super::containerd::{self, Containerd};
 use super::enclave::Enclave;
 use super::{
     Events, assert_is_our_pause_as_pid_1, can_run, image_spec, run_pod, sandbox_config,
@@ -23,10 +23,7 @@ use super::{
 
 /// The CRI's tools, and a registry with skopeo to push to it.
 fn can_pull(test: &str) -> bool {
-    can_run(
-        test,
-        &["containerd", "containerd-shim-runc-v2", "ctr", "runc"],
-    ) && can_run_registry(&format!("for {test}"))
+    can_run(test, containerd::TOOLS) && can_run_registry(&format!("for {test}"))
 }
 
 /// A registry name of no host (`.test` is reserved, RFC 2606): only the hosts.toml that maps
