@@ -98,9 +98,11 @@ setup:
     # runc stays explicit: podman would settle for crun alone. Recommends are installed too
     # (podman's fuse-overlayfs, slirp4netns, uidmap...): the suite is run with them.
     # protobuf-compiler: k8s-cri's build script generates the CRI client with protoc.
+    # docker-registry: the registry the image is pushed to and pulled from (the suite runs
+    # its own, on loopback, whatever the package's service does).
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
-          gcc musl-tools catatonit tini dumb-init)
+          gcc musl-tools catatonit tini dumb-init docker-registry)
     # qemu-system for the real-kernel suite. A machine whose qemu-utils comes from
     # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
     # qemu-system-common): take it from the same backports, on the mirror apt already uses.

@@ -13,8 +13,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest, MediaType};
+use oci_spec::image::{ImageConfiguration, ImageIndex, MediaType};
 use oci_spec::runtime::Spec;
+use pause_tests::layout::Layout;
+use pause_tests::podman::{PrivatePodman, can_run_podman};
 use pause_tests::*;
 use sha2::{Digest as _, Sha256};
 use tempfile::TempDir;
@@ -36,20 +38,11 @@ fn arches() -> Vec<&'static Arch> {
     ALL.iter().copied().filter(|a| built(a)).collect()
 }
 
-/// `(architecture, variant)` of the OCI platform each name in the arch list stands for.
-fn platform(arch: &str) -> (&str, Option<&str>) {
-    match arch {
-        "arm" => ("arm", Some("v7")),
-        "arm-v6" => ("arm", Some("v6")),
-        "arm-v5" => ("arm", Some("v5")),
-        "arm64" => ("arm64", Some("v8")),
-        other => (other, None),
-    }
-}
-
-/// An image built by `just image`'s command into a temp dir, removed when dropped.
+/// An image built by `just image`'s command into a temp dir, removed when dropped; read as a
+/// `Layout` (its `oci` dir).
 struct BuiltImage {
     dir: TempDir,
+    layout: Layout,
 }
 
 impl BuiltImage {
@@ -74,63 +67,21 @@ impl BuiltImage {
             "pause-tools image: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        BuiltImage { dir }
-    }
-
-    fn layout(&self) -> PathBuf {
-        self.dir.path().join("oci")
+        let layout = Layout::at(dir.path().join("oci"));
+        BuiltImage { dir, layout }
     }
 
     fn archive(&self) -> PathBuf {
         self.dir.path().join("pause-oci.tar")
     }
-
-    /// The `oci:` transport reference of a tag in the layout, for skopeo.
-    fn reference(&self, tag: &str) -> String {
-        format!("oci:{}:{tag}", self.layout().display())
-    }
-
-    fn index_json(&self) -> ImageIndex {
-        ImageIndex::from_file(self.layout().join("index.json")).unwrap()
-    }
-
-    /// The descriptor the layout's index.json names `tag`.
-    fn tagged(&self, tag: &str) -> Descriptor {
-        let index = self.index_json();
-        let mut found = index
-            .manifests()
-            .iter()
-            .filter(|d| ref_name(d) == Some(tag));
-        let descriptor = found.next().unwrap_or_else(|| panic!("no ref {tag}"));
-        assert!(found.next().is_none(), "two refs named {tag}");
-        descriptor.clone()
-    }
-
-    fn blob(&self, descriptor: &Descriptor) -> Vec<u8> {
-        let digest = descriptor.digest();
-        let path = self
-            .layout()
-            .join(format!("blobs/{}/{}", digest.algorithm(), digest.digest()));
-        let bytes = fs::read(&path).unwrap();
-        assert_eq!(bytes.len() as u64, descriptor.size(), "{}", path.display());
-        bytes
-    }
-
-    fn manifest(&self, arch: &str) -> ImageManifest {
-        serde_json::from_slice(&self.blob(&self.tagged(arch))).unwrap()
-    }
-
-    fn config(&self, arch: &str) -> ImageConfiguration {
-        serde_json::from_slice(&self.blob(self.manifest(arch).config())).unwrap()
-    }
 }
 
-fn ref_name(descriptor: &Descriptor) -> Option<&str> {
-    descriptor
-        .annotations()
-        .as_ref()?
-        .get("org.opencontainers.image.ref.name")
-        .map(String::as_str)
+impl std::ops::Deref for BuiltImage {
+    type Target = Layout;
+
+    fn deref(&self) -> &Layout {
+        &self.layout
+    }
 }
 
 /// Every file under `dir`, by path relative to it.
@@ -270,7 +221,7 @@ fn skopeo_reads_the_index() {
     assert_eq!(index.manifests().len(), arches.len());
     for (entry, arch) in index.manifests().iter().zip(&arches) {
         let p = entry.platform().as_ref().unwrap();
-        let (architecture, variant) = platform(arch.name);
+        let (architecture, variant) = arch.platform();
         assert_eq!(p.architecture().to_string(), architecture);
         assert_eq!(p.os().to_string(), "linux");
         assert_eq!(p.variant().as_deref(), variant);
@@ -288,7 +239,7 @@ fn skopeo_reads_the_platform(arch: &'static Arch) {
     let reference = image.reference(arch.name);
     let inspect: serde_json::Value =
         serde_json::from_slice(&stdout_of("skopeo", &["inspect", &reference])).unwrap();
-    let (architecture, variant) = platform(arch.name);
+    let (architecture, variant) = arch.platform();
     assert_eq!(inspect["Architecture"], architecture);
     assert_eq!(inspect["Os"], "linux");
     assert_eq!(
@@ -321,7 +272,7 @@ fn umoci_unpacks_only_pause(arch: &'static Arch) {
     let image = BuiltImage::build(&[]);
     let work = tempfile::tempdir().unwrap();
     let bundle = work.path().join("bundle");
-    let tagged = format!("{}:{}", image.layout().display(), arch.name);
+    let tagged = format!("{}:{}", image.path().display(), arch.name);
     stdout_of(
         "umoci",
         &["unpack", "--image", &tagged, bundle.to_str().unwrap()],
@@ -376,7 +327,7 @@ fn platform_request_resolves_to_its_manifest(arch: &'static Arch) {
     }
     let image = BuiltImage::build(&[]);
     let copy = tempfile::tempdir().unwrap();
-    let (architecture, variant) = platform(arch.name);
+    let (architecture, variant) = arch.platform();
     let mut request = vec!["--override-os", "linux", "--override-arch", architecture];
     if let Some(variant) = variant {
         request.extend(["--override-variant", variant]);
@@ -404,46 +355,17 @@ per_arch!(
 /// `podman load` takes the archive as `localhost/pause:latest`, into a private store.
 #[test]
 fn podman_loads_the_archive() {
-    if !have("podman", "to load the archive") || !privileged("to use a private store") {
+    if !can_run_podman("to load the archive") {
         return;
     }
     let image = BuiltImage::build(&[]);
-    let work = tempfile::tempdir().unwrap();
-    let dir = |name: &str| {
-        let path = work.path().join(name);
-        fs::create_dir_all(&path).unwrap();
-        path.display().to_string()
-    };
-    // Keep podman's scratch files (it unpacks the archive under /var/tmp by default) and
-    // its events out of the host's.
-    let conf = work.path().join("containers.conf");
-    fs::write(
-        &conf,
-        format!(
-            "[engine]\nevents_logger = \"none\"\nimage_copy_tmp_dir = \"{}\"\n",
-            dir("tmp")
-        ),
-    )
-    .unwrap();
-    let podman = |args: &[&str]| {
-        let out = Command::new("podman")
-            .env("CONTAINERS_CONF", &conf)
-            .args(["--root", &dir("root"), "--runroot", &dir("run")])
-            .args(["--tmpdir", &dir("libpod"), "--storage-driver", "vfs"])
-            .args(args)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "podman {args:?}: {stdout}{stderr}");
-        stdout
-    };
-    let loaded = podman(&["load", "-i", image.archive().to_str().unwrap()]);
+    let podman = PrivatePodman::new();
+    let loaded = podman.run(&["load", "-i", image.archive().to_str().unwrap()]);
     assert!(
         loaded.contains("Loaded image: localhost/pause:latest"),
         "{loaded}"
     );
-    let user = podman(&[
+    let user = podman.run(&[
         "image",
         "inspect",
         "--format",
@@ -524,13 +446,7 @@ fn containerd_imports_the_archive() {
         .unwrap_or_else(|| panic!("no localhost/pause:latest in\n{listing}"));
     let column = line.split_whitespace().find(|w| w.starts_with("linux/"));
     let listed: Vec<&str> = column.unwrap_or_default().split(',').collect();
-    let expected: Vec<String> = arches()
-        .iter()
-        .map(|a| match platform(a.name) {
-            (arch, Some(variant)) => format!("linux/{arch}/{variant}"),
-            (arch, None) => format!("linux/{arch}"),
-        })
-        .collect();
+    let expected: Vec<String> = arches().iter().map(|a| a.os_arch_variant()).collect();
     assert_eq!(listed.len(), expected.len(), "{line}");
     for platform in &expected {
         assert!(listed.contains(&platform.as_str()), "{platform} in {line}");

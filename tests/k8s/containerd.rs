@@ -21,6 +21,9 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use super::enclave::Enclave;
 
+/// The programs it runs: the daemon, its shim, `ctr` for the task API, and runc.
+pub const TOOLS: &[&str] = &["containerd", "containerd-shim-runc-v2", "ctr", "runc"];
+
 const CONFIG: &str = "/run/containerd-config.toml";
 const SOCKET: &str = "/run/containerd/containerd.sock";
 const LOG: &str = "/run/containerd.log";
@@ -29,6 +32,8 @@ const CNI_CONF_DIR: &str = "/run/cni";
 /// The config this test runs containerd with; `{sandbox_image}` is our image. There is no
 /// AppArmor and no systemd here; `restrict_oom_score_adj`: root here lacks
 /// CAP_SYS_RESOURCE, so containerd must not set an oom_score_adj below its own.
+/// `config_path`: a `hosts.toml` per registry name (`HOSTS_DIR/NAME/hosts.toml`) says
+/// where and how to reach it, as a node is configured for a registry of its own.
 const CONFIG_TEMPLATE: &str = r#"version = 2
 root = "/var/lib/containerd"
 state = "/run/containerd"
@@ -50,6 +55,19 @@ state = "/run/containerd"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "/run/cni"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "/run/containerd-hosts"
+"#;
+
+const HOSTS_DIR: &str = "/run/containerd-hosts";
+
+/// Images named `NAME/...` come from `{server}` (`HOST:PORT`) over plain HTTP. (containerd
+/// takes HTTPS for a name unless it is loopback's, `localhost` or `127.0.0.1`.) 1.6 refuses
+/// a hosts.toml with no `host` table ("invalid `host` tree"), so the server is one too.
+const PLAIN_HTTP_HOST: &str = r#"server = "http://{server}"
+
+[host."http://{server}"]
+  capabilities = ["pull", "resolve"]
 "#;
 
 /// A bridge network with host-local addresses. containerd 1.6 needs a CNI config that
@@ -81,13 +99,24 @@ pub struct Containerd {
 
 impl Containerd {
     /// Starts containerd with `sandbox_image` as the CRI's pause image, and waits until
-    /// its CRI answers.
-    pub fn start(enclave: &Enclave, sandbox_image: &str) -> Containerd {
+    /// its CRI answers. Each `(name, server)` of `plain_http_hosts` has it pull the images
+    /// named `name/...` from the registry at `server` (`HOST:PORT`), over HTTP.
+    pub fn start(
+        enclave: &Enclave,
+        sandbox_image: &str,
+        plain_http_hosts: &[(&str, &str)],
+    ) -> Containerd {
         fs::write(
             enclave.path(CONFIG),
             CONFIG_TEMPLATE.replace("{sandbox_image}", sandbox_image),
         )
         .unwrap();
+        for (name, server) in plain_http_hosts {
+            let dir = enclave.path(&format!("{HOSTS_DIR}/{name}"));
+            fs::create_dir_all(&dir).unwrap();
+            let hosts = PLAIN_HTTP_HOST.replace("{server}", server);
+            fs::write(dir.join("hosts.toml"), hosts).unwrap();
+        }
         fs::create_dir(enclave.path(CNI_CONF_DIR)).unwrap();
         let bridge = format!("pause{}", std::process::id());
         fs::write(

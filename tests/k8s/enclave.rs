@@ -28,11 +28,14 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pause_tests::{AMD64, only_child, poll, poll_for};
 
-/// Mounted before pause takes over as PID 1 (`$0` is its path). PID 1 is our pause because
-/// holding namespaces and reaping the orphans re-parented to it (shims, conmon) is its job.
+/// Mounted before pause takes over as PID 1 (`$0` is its path), and the loopback brought
+/// up, which a fresh network namespace has down (a registry inside listens there). PID 1 is
+/// our pause because holding namespaces and reaping the orphans re-parented to it (shims,
+/// conmon) is its job.
 const SETUP: &str = "for dir in /run /var/lib /var/tmp; do \
         mount -t tmpfs -o mode=0755 tmpfs $dir || exit; \
     done; \
+    ip link set lo up || exit; \
     exec \"$0\"";
 
 pub struct Enclave {
@@ -102,6 +105,11 @@ impl Enclave {
     /// `path` (absolute, as seen inside) from the host, through PID 1's root.
     pub fn path(&self, path: &str) -> PathBuf {
         Path::new(&format!("/proc/{}/root", self.init)).join(path.trim_start_matches('/'))
+    }
+
+    /// The enclave's network namespace, for a process of the host to join.
+    pub fn netns(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.init))
     }
 
     /// /proc/PID inside the enclave, for a PID as the enclave numbers it.

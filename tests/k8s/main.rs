@@ -1,12 +1,14 @@
 //! The path a kubelet drives, with real runtimes and our image (`dist/pause-oci.tar`, from
 //! `just image`): containerd 1.6's CRI runs it as the pod sandbox, podman 4.3 as a pod's
-//! infra container. Each runtime runs inside an enclave (enclave.rs) that the kernel
-//! tears down with the test, so nothing a runtime makes outlives it.
+//! infra container; in pull.rs containerd pulls it from a registry instead. Each runtime
+//! runs inside an enclave (enclave.rs) that the kernel tears down with the test, so nothing
+//! a runtime makes outlives it.
 
 mod busybox;
 mod containerd;
 mod enclave;
 mod podman;
+mod pull;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,10 @@ use k8s_cri::v1::{
     PodSandboxState, PodSandboxStatusRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
     StartContainerRequest, StopPodSandboxRequest,
 };
-use pause_tests::{AMD64, KillOnDrop, have, have_file, poll, privileged, status_value, workspace};
+use nix::sys::signal::Signal;
+use pause_tests::{
+    AMD64, KillOnDrop, have, have_file, poll, privileged, signal_bit, status_value, workspace,
+};
 
 use containerd::Containerd;
 use enclave::Enclave;
@@ -37,13 +42,12 @@ const GREETING: &str = "hello from the app";
 #[test]
 fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     let started = Instant::now();
-    let tools = ["containerd", "containerd-shim-runc-v2", "ctr", "runc"];
-    if !can_run("the containerd CRI test", &tools) {
+    if !can_run("the containerd CRI test", containerd::TOOLS) {
         return;
     }
     let archive = pause_archive();
     let enclave = Enclave::new("containerd");
-    let containerd = Containerd::start(&enclave, PAUSE_IMAGE);
+    let containerd = Containerd::start(&enclave, PAUSE_IMAGE, &[]);
     let app_archive = enclave.path("/run/app.tar");
     busybox::write_archive(&app_archive, APP_IMAGE);
     for archive in [&archive, &app_archive] {
@@ -104,18 +108,7 @@ fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     assert_eq!(exec.stdout, b"/pause\0", "the app's PID 1 is not /pause");
     assert_app_answers_on_the_pods_localhost(&pause);
 
-    // SIGTERM through containerd's task API: pause ends the pod, with status 0, and the
-    // CRI sees the sandbox go NOTREADY; stopping and removing it then cleans up.
-    containerd.ctr(&["tasks", "kill", "--signal", "SIGTERM", &pod]);
-    assert_eq!(events.exit_of(&pod), 0, "pause's exit status after SIGTERM");
-    poll("the CRI to see the sandbox exit", || {
-        let status = containerd.call(cri.pod_sandbox_status(PodSandboxStatusRequest {
-            pod_sandbox_id: pod.clone(),
-            verbose: false,
-        }));
-        (status.status?.state() == PodSandboxState::SandboxNotready).then_some(())
-    });
-    stop_and_remove_pod(&containerd, &pod);
+    terminate_pod(&containerd, &events, &pod);
 
     // StopPodSandbox on a running pod, which is how a kubelet ends one: containerd 1.6
     // sends the sandbox SIGKILL, never SIGTERM (pkg/cri/server/sandbox_stop.go,
@@ -199,7 +192,7 @@ fn podman_pod_runs_our_image_as_its_infra_container() {
 fn can_run(test: &str, tools: &[&str]) -> bool {
     let why = format!("for {test}");
     privileged(&why)
-        && ["unshare", "nsenter"]
+        && ["unshare", "nsenter", "ip"]
             .iter()
             .chain(tools)
             .all(|tool| have(tool, &why))
@@ -299,6 +292,23 @@ fn run_pod(containerd: &Containerd, sandbox: &PodSandboxConfig) -> String {
         .pod_sandbox_id
 }
 
+/// SIGTERM through containerd's task API: pause ends the pod, with status 0, and the CRI
+/// sees the sandbox go NOTREADY; stopping and removing it then cleans up.
+fn terminate_pod(containerd: &Containerd, events: &Events, pod: &str) {
+    containerd.ctr(&["tasks", "kill", "--signal", "SIGTERM", pod]);
+    assert_eq!(events.exit_of(pod), 0, "pause's exit status after SIGTERM");
+    poll("the CRI to see the sandbox exit", || {
+        let status = containerd.call(containerd.runtime().pod_sandbox_status(
+            PodSandboxStatusRequest {
+                pod_sandbox_id: pod.into(),
+                verbose: false,
+            },
+        ));
+        (status.status?.state() == PodSandboxState::SandboxNotready).then_some(())
+    });
+    stop_and_remove_pod(containerd, pod);
+}
+
 fn stop_and_remove_pod(containerd: &Containerd, pod: &str) {
     let mut cri = containerd.runtime();
     containerd.call(cri.stop_pod_sandbox(StopPodSandboxRequest {
@@ -310,7 +320,8 @@ fn stop_and_remove_pod(containerd: &Containerd, pod: &str) {
 }
 
 /// `proc` (a /proc/PID) runs dist/pause-linux-amd64, byte for byte, as PID 1 of its PID
-/// namespace.
+/// namespace; returns once it catches SIGTERM (a namespace's PID 1 ignores a signal it has no
+/// handler for, so one sent sooner would be lost).
 fn assert_is_our_pause_as_pid_1(proc: &Path) {
     // The runtime reports the process while it may still be `runc init`, about to exec.
     poll("the pod's infra process to exec /pause", || {
@@ -329,6 +340,11 @@ fn assert_is_our_pause_as_pid_1(proc: &Path) {
         Some("1"),
         "pause is not PID 1 of the pod"
     );
+    poll("pause to install its SIGTERM handler", || {
+        let status = fs::read_to_string(proc.join("status")).ok()?;
+        let caught = u64::from_str_radix(status_value(&status, "SigCgt"), 16).unwrap();
+        (caught & signal_bit(Signal::SIGTERM) != 0).then_some(())
+    });
 }
 
 /// The process id in a verbose CRI status (`info["info"]`, JSON with a `pid`).

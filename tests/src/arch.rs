@@ -12,6 +12,9 @@ use crate::skip::have;
 pub struct Arch {
     /// Go/OCI name: `dist/pause-linux-<name>`.
     pub name: &'static str,
+    /// `(architecture, variant)` of its OCI platform in the image, what a pull's platform
+    /// request names (stated here, not derived from `name` as the image tool does it).
+    pub oci_platform: (&'static str, Option<&'static str>),
     /// The Rust target `just dist` builds it for.
     pub target: &'static str,
     /// `target_arch` of that target: the host runs it natively when it is the harness's own.
@@ -168,6 +171,7 @@ macro_rules! arches {
 arches! {$
     amd64 AMD64 {
         name: "amd64",
+        oci_platform: ("amd64", None),
         target: "x86_64-unknown-linux-gnu",
         target_arch: "x86_64",
         qemu: "qemu-x86_64-static",
@@ -181,6 +185,7 @@ arches! {$
     }
     arm64 ARM64 {
         name: "arm64",
+        oci_platform: ("arm64", Some("v8")),
         target: "aarch64-unknown-linux-gnu",
         target_arch: "aarch64",
         qemu: "qemu-aarch64-static",
@@ -194,6 +199,7 @@ arches! {$
     }
     arm ARM {
         name: "arm",
+        oci_platform: ("arm", Some("v7")),
         target: "thumbv7neon-unknown-linux-gnueabihf",
         target_arch: "arm",
         qemu: "qemu-arm-static",
@@ -207,6 +213,7 @@ arches! {$
     }
     i386 I386 {
         name: "386",
+        oci_platform: ("386", None),
         target: "i686-unknown-linux-gnu",
         target_arch: "x86",
         qemu: "qemu-i386-static",
@@ -220,6 +227,7 @@ arches! {$
     }
     riscv64 RISCV64 {
         name: "riscv64",
+        oci_platform: ("riscv64", None),
         target: "riscv64gc-unknown-linux-gnu",
         target_arch: "riscv64",
         qemu: "qemu-riscv64-static",
@@ -233,6 +241,7 @@ arches! {$
     }
     s390x S390X {
         name: "s390x",
+        oci_platform: ("s390x", None),
         target: "s390x-unknown-linux-gnu",
         target_arch: "s390x",
         qemu: "qemu-s390x-static",
@@ -246,6 +255,7 @@ arches! {$
     }
     ppc64le PPC64LE {
         name: "ppc64le",
+        oci_platform: ("ppc64le", None),
         target: "powerpc64le-unknown-linux-gnu",
         target_arch: "powerpc64",
         qemu: "qemu-ppc64le-static",
@@ -261,6 +271,7 @@ arches! {$
     }
     arm_v6 ARM_V6 {
         name: "arm-v6",
+        oci_platform: ("arm", Some("v6")),
         target: "thumbv5te-none-eabi",
         target_arch: "arm",
         qemu: "qemu-arm-static",
@@ -275,6 +286,7 @@ arches! {$
     }
     arm_v5 ARM_V5 {
         name: "arm-v5",
+        oci_platform: ("arm", Some("v5")),
         target: "thumbv5te-none-eabi",
         target_arch: "arm",
         qemu: "qemu-arm-static",
@@ -288,6 +300,7 @@ arches! {$
     }
     loong64 LOONG64 {
         name: "loong64",
+        oci_platform: ("loong64", None),
         target: "loongarch64-unknown-linux-gnu",
         target_arch: "loongarch64",
         qemu: "qemu-loongarch64-static",
@@ -333,6 +346,19 @@ impl Arch {
             .copied()
             .find(|a| a.native())
             .expect("no build for this host")
+    }
+
+    /// `(architecture, variant)` of its OCI platform.
+    pub fn platform(&self) -> (&'static str, Option<&'static str>) {
+        self.oci_platform
+    }
+
+    /// The platform as `--platform` takes it: `linux/arm/v6`.
+    pub fn os_arch_variant(&self) -> String {
+        match self.platform() {
+            (arch, Some(variant)) => format!("linux/{arch}/{variant}"),
+            (arch, None) => format!("linux/{arch}"),
+        }
     }
 
     /// Whether this host's kernel runs it directly, without qemu-user.

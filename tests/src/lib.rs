@@ -3,11 +3,14 @@
 //! tested is what ships.
 
 pub mod arch;
+pub mod layout;
 pub mod oci;
 pub mod pause;
 pub mod pod;
+pub mod podman;
 pub mod process;
 pub mod procfs;
+pub mod registry;
 pub mod skip;
 
 pub use arch::*;
