@@ -3,9 +3,7 @@
 //! infra container. Each runtime runs inside an enclave (enclave.rs) that the kernel
 //! tears down with the test, so nothing a runtime makes outlives it.
 
-mod busybox;
 mod containerd;
-mod enclave;
 mod podman;
 
 use std::fs;
@@ -22,6 +20,7 @@ use k8s_cri::v1::{
     StartContainerRequest, StopPodSandboxRequest,
 };
 use pause_tests::{AMD64, KillOnDrop, have, have_file, poll, privileged, status_value, workspace};
+use pause_tests::{busybox, enclave};
 
 use containerd::Containerd;
 use enclave::Enclave;
