@@ -211,6 +211,51 @@ fn the_classic_walkthrough() {
     walkthrough(&[]);
 }
 
+/// Without `--ipc=shareable`, Docker 20.10 refuses the app the pause container's IPC
+/// namespace (the README's reason for it).
+#[test]
+fn joining_a_private_ipc_namespace_fails() {
+    let Some(docker) = docker_with_images() else {
+        return;
+    };
+    docker.run(&["run", "-d", "--name", "pod", PAUSE_IMAGE]);
+    let app = [
+        "run",
+        "--rm",
+        "--ipc=container:pod",
+        APP_IMAGE,
+        "busybox",
+        "true",
+    ];
+    let out = docker.output(&app);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("$ docker {}\n{stderr}", app.join(" "));
+    assert!(
+        !out.status.success() && stderr.contains("non-shareable IPC"),
+        "{stderr}"
+    );
+}
+
+/// A dockerd with pause and the busybox app image, when the test can run here.
+fn docker_with_images() -> Option<Docker> {
+    if !Docker::can_start("for the walkthrough") || !built(&AMD64) {
+        return None;
+    }
+    let docker = Docker::start();
+    docker.run(&["load", "-i", archive(&AMD64).to_str().unwrap()]);
+    let rootfs = docker.enclave().path("/run/busybox.tar");
+    fs::write(&rootfs, busybox::layer()).unwrap();
+    let import = [
+        "import",
+        "--change",
+        "ENV PATH=/bin",
+        rootfs.to_str().unwrap(),
+        APP_IMAGE,
+    ];
+    docker.run(&import);
+    Some(docker)
+}
+
 /// The same pod, with pause under the shipped seccomp profile, read-only, with no
 /// capabilities and no way to gain privileges.
 #[test]
@@ -231,21 +276,10 @@ fn the_walkthrough_with_pause_locked_down() {
 }
 
 fn walkthrough(pause_options: &[&str]) {
-    if !Docker::can_start("for the walkthrough") || !built(&AMD64) {
+    let Some(docker) = docker_with_images() else {
         return;
-    }
-    let docker = Docker::start();
+    };
     let enclave = docker.enclave();
-    docker.run(&["load", "-i", archive(&AMD64).to_str().unwrap()]);
-    let rootfs = docker.scratch().join("busybox.tar");
-    fs::write(&rootfs, busybox::layer()).unwrap();
-    docker.run(&[
-        "import",
-        "--change",
-        "ENV PATH=/bin",
-        rootfs.to_str().unwrap(),
-        APP_IMAGE,
-    ]);
 
     // The pod: pause holds the network namespace with the host port, and an IPC namespace
     // others may join (20.10's default, private, refuses them: `non-shareable IPC`).

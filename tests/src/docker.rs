@@ -1,25 +1,23 @@
 //! A private Docker daemon: Debian's docker.io 20.10 `dockerd`, started in an enclave of its
-//! own (enclave.rs) with its own data root, exec root, pidfile, config and socket.
+//! own (enclave.rs) with its own data root, exec root, pidfile, config, log and socket.
 //!
 //! In the enclave's network namespace dockerd's `docker0` bridge, its iptables chains, its
 //! `ip_forward` sysctl and the ports it publishes (its docker-proxy listens there) are the
 //! enclave's: no other dockerd on the machine sees them, and they go with the namespace.
-//! Its data root is on the enclave's tmpfs (`/var/lib`), where overlay2 works, and its
-//! overlay mounts live in the enclave's mount namespace; containers' cgroups go under the
-//! enclave's cgroup parent. Only the socket is on the host's file system, in a temp dir,
-//! so that the host's client talks to it. Dropping the handle kills the enclave, which takes
-//! dockerd, its containerd and every container with it.
+//! Everything it writes is on the enclave's tmpfs (its data root on `/var/lib`, where
+//! overlay2 works; the rest on `/run`), its overlay mounts are in the enclave's mount
+//! namespace, and containers' cgroups go under the enclave's cgroup parent. The host's client
+//! reaches the socket through the enclave's root (`/proc/PID/root/run/docker.sock`). So
+//! dropping the handle, or Ctrl-C (the enclave's handler), kills the enclave, which takes
+//! dockerd, its containerd and every container with it, and leaves nothing on the host.
 //!
-//! The daemon reads its config from that temp dir, never `/etc/docker/daemon.json`, and the
-//! config moves the trust key dockerd 20.10 otherwise writes to `/etc/docker/key.json`.
-//! The client is Debian's, by path, with its own `DOCKER_CONFIG`, so that neither another
-//! `docker` on PATH nor `~/.docker` takes part.
+//! The daemon reads its own config, never `/etc/docker/daemon.json`, and that config moves
+//! the trust key dockerd 20.10 would otherwise write to `/etc/docker/key.json`. The client is
+//! Debian's, by path, with its own `DOCKER_CONFIG`, so that neither another `docker` on PATH
+//! nor `~/.docker` takes part.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-use tempfile::TempDir;
 
 use crate::enclave::Enclave;
 use crate::process::{DEADLINE, KillOnDrop, finish, poll_for};
@@ -29,15 +27,20 @@ use crate::skip::{have, have_file, privileged};
 pub const DOCKERD: &str = "/usr/sbin/dockerd";
 pub const DOCKER: &str = "/usr/bin/docker";
 
-/// Where dockerd keeps its state, inside the enclave (on its tmpfs).
+/// dockerd's files, inside the enclave (on its tmpfs).
 const DATA_ROOT: &str = "/var/lib/docker";
 const EXEC_ROOT: &str = "/run/docker";
 const PIDFILE: &str = "/run/docker.pid";
+const CONFIG: &str = "/run/docker-daemon.json";
+const LOG: &str = "/run/dockerd.log";
+const SOCKET: &str = "/run/docker.sock";
+/// The client's config directory.
+const CLIENT: &str = "/run/docker-client";
 
 pub struct Docker {
+    // Dropped first: killing the enclave ends dockerd, and so the nsenter that started it.
     enclave: Enclave,
     _daemon: KillOnDrop,
-    dir: TempDir,
 }
 
 impl Docker {
@@ -61,61 +64,60 @@ impl Docker {
             "ip link set lo up",
         );
         assert!(up.success(), "ip link set lo up: {up}");
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("daemon.json");
-        let daemon_json = serde_json::json!({
+        let config = serde_json::json!({
             "deprecated-key-path": format!("{EXEC_ROOT}/key.json"),
             "cgroup-parent": enclave.cgroup_parent,
         });
-        fs::write(&config, daemon_json.to_string()).unwrap();
-        fs::create_dir(dir.path().join("client")).unwrap();
-        let log = fs::File::create(dir.path().join("dockerd.log")).unwrap();
+        fs::write(enclave.path(CONFIG), config.to_string()).unwrap();
+        fs::create_dir(enclave.path(CLIENT)).unwrap();
+        let output = fs::File::create(enclave.path(LOG)).unwrap();
         let mut daemon = KillOnDrop::spawn(
             enclave
                 .command(DOCKERD)
-                .arg("--config-file")
-                .arg(&config)
-                .args(["--data-root", DATA_ROOT, "--exec-root", EXEC_ROOT])
-                .args(["--pidfile", PIDFILE, "-H", &host(dir.path())])
+                .args(["--config-file", CONFIG, "--data-root", DATA_ROOT])
+                .args(["--exec-root", EXEC_ROOT, "--pidfile", PIDFILE])
+                .args(["-H", &format!("unix://{SOCKET}")])
                 .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log),
+                .stdout(output.try_clone().unwrap())
+                .stderr(output),
         );
-        let log = || fs::read_to_string(dir.path().join("dockerd.log")).unwrap_or_default();
         let answered = poll_for(DEADLINE, || {
             if let Some(status) = daemon.0.try_wait().unwrap() {
-                panic!("dockerd exited ({status}):\n{}", log());
+                panic!("dockerd exited ({status}):\n{}", log(&enclave));
             }
-            let version = client(dir.path(), &["version"]).output().unwrap();
+            let version = client(&enclave, &["version"]).output().unwrap();
             version.status.success().then_some(())
         });
-        assert!(answered.is_some(), "dockerd did not answer:\n{}", log());
+        assert!(
+            answered.is_some(),
+            "dockerd did not answer:\n{}",
+            log(&enclave)
+        );
         Docker {
             enclave,
             _daemon: daemon,
-            dir,
         }
     }
 
-    /// The address the client is given: `-H unix://...`.
+    /// The address the client is given: `-H unix://...`, a path on the host.
     pub fn host(&self) -> String {
-        host(self.dir.path())
+        host(&self.enclave)
     }
 
-    /// The enclave dockerd runs in: its network namespace is where published ports are.
+    /// The enclave dockerd runs in: its network namespace is where published ports are, and
+    /// its `path`s are scratch space that goes with it.
     pub fn enclave(&self) -> &Enclave {
         &self.enclave
     }
 
-    /// `docker -H HOST args`, for the caller to run.
+    /// `docker -H HOST args` with Debian's client, for the caller to run.
     pub fn command(&self, args: &[&str]) -> Command {
-        client(self.dir.path(), args)
+        client(&self.enclave, args)
     }
 
     /// Runs `docker args` to its end within the deadline.
     pub fn output(&self, args: &[&str]) -> Output {
-        let mut cmd = self.command(args);
-        let child = KillOnDrop::spawn(&mut cmd);
+        let child = KillOnDrop::spawn(&mut self.command(args));
         child.output(&format!("docker {}", args.join(" ")))
     }
 
@@ -128,33 +130,27 @@ impl Docker {
         eprintln!("$ docker {}\n{stdout}{stderr}", quoted(args));
         assert!(
             out.status.success(),
-            "docker {args:?}: {}\n{stdout}{stderr}",
-            out.status
+            "docker {args:?}: {}\n{stdout}{stderr}\ndockerd's log:\n{}",
+            out.status,
+            self.log()
         );
         stdout
     }
 
     /// What dockerd has logged so far.
     pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("dockerd.log")).unwrap_or_default()
-    }
-
-    /// A scratch directory on the host that is removed with the daemon.
-    pub fn scratch(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
+        log(&self.enclave)
     }
 }
 
-/// The daemon's address, its socket in `dir`.
-fn host(dir: &Path) -> String {
-    format!("unix://{}", dir.join("docker.sock").display())
+fn host(enclave: &Enclave) -> String {
+    format!("unix://{}", enclave.path(SOCKET).display())
 }
 
-/// Debian's client for the daemon of `dir`, with its config there too.
-fn client(dir: &Path, args: &[&str]) -> Command {
+fn client(enclave: &Enclave, args: &[&str]) -> Command {
     let mut cmd = Command::new(DOCKER);
-    cmd.env("DOCKER_CONFIG", dir.join("client"))
-        .args(["-H", &host(dir)])
+    cmd.env("DOCKER_CONFIG", enclave.path(CLIENT))
+        .args(["-H", &host(enclave)])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -162,9 +158,14 @@ fn client(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// `args` as a shell would take them back: those with spaces or quotes in single quotes.
+fn log(enclave: &Enclave) -> String {
+    fs::read_to_string(enclave.path(LOG)).unwrap_or_default()
+}
+
+/// `args` as a shell would take them back: those with spaces or shell characters in single
+/// quotes.
 fn quoted(args: &[&str]) -> String {
-    let quote = |a: &&str| match a.contains([' ', '\'', '"', '$', '&', '>', '<']) {
+    let quote = |a: &&str| match a.contains([' ', '\'', '"', '$', '&', '>', '<', '{']) {
         true => format!("'{}'", a.replace('\'', r"'\''")),
         false => a.to_string(),
     };
