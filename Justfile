@@ -99,10 +99,11 @@ setup:
     # (podman's fuse-overlayfs, slirp4netns, uidmap...): the suite is run with them.
     # protobuf-compiler: k8s-cri's build script generates the CRI client with protoc.
     # docker-registry: the registry the image is pushed to and pulled from (the suite runs
-    # its own, on loopback, whatever the package's service does).
+    # its own, on loopback, whatever the package's service does). docker.io: Docker 20.10,
+    # whose dockerd the suite runs privately (the package does not start one).
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
-          gcc musl-tools catatonit tini dumb-init docker-registry)
+          gcc musl-tools catatonit tini dumb-init docker-registry docker.io)
     # qemu-system for the real-kernel suite. A machine whose qemu-utils comes from
     # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
     # qemu-system-common): take it from the same backports, on the mirror apt already uses.
@@ -174,7 +175,8 @@ readme: dist
     if [[ -n $kernels ]]; then splice kernels "$kernels"; fi
     if [[ -f bench/summary.md ]]; then splice bench "$(cat bench/summary.md)"; fi
 
-# The multi-arch OCI image, without Docker: dist/oci (layout) and dist/pause-oci.tar.
+# The multi-arch OCI image, without Docker: dist/oci (layout) and dist/pause-oci.tar, and
+# per platform the docker-archive Docker 20.10 loads, dist/pause-docker-<arch>.tar.
 image: dist
     cargo run --quiet --release -p pause-tools -- image {{ replace_regex(arches, ':[^ ]+', '') }}
 

@@ -2,7 +2,8 @@
 //! consume it: two builds are byte-identical; skopeo reads the index and every platform by
 //! its tag; umoci unpacks every platform to a rootfs holding only `/pause`, the dist binary
 //! itself; podman and containerd load the archive as `localhost/pause:latest`; every
-//! platform's blobs stay under 2 KiB.
+//! platform's blobs stay under 2 KiB. (Docker loads the per-platform docker-archives in
+//! tests/docker.rs.)
 //!
 //! Each test builds its own image into a temp dir with the Justfile's command plus `--out`,
 //! from the dist binaries that exist (all seven under CI=true).
@@ -113,13 +114,17 @@ fn stdout_of(program: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// The same inputs give the same bytes: every blob, index.json and the archive.
+/// The same inputs give the same bytes: every blob, index.json and the archives.
 #[test]
 fn two_builds_are_identical() {
     let (a, b) = (BuiltImage::build(&[]), BuiltImage::build(&[]));
     let (a, b) = (files(a.dir.path()), files(b.dir.path()));
     assert!(a.contains_key(Path::new("oci/index.json")));
     assert!(a.contains_key(Path::new("pause-oci.tar")));
+    for arch in arches() {
+        let archive = format!("pause-docker-{}.tar", arch.name);
+        assert!(a.contains_key(Path::new(&archive)), "no {archive}");
+    }
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (path, bytes) in &a {
         assert!(
@@ -144,10 +149,15 @@ fn hex(bytes: &[u8]) -> String {
 fn time_version_and_revision() {
     let image = BuiltImage::build(&[("SOURCE_DATE_EPOCH", Some("86400"))]);
     let arch = arches()[0].name;
-    assert_eq!(
-        image.config(arch).created().as_deref(),
-        Some("1970-01-02T00:00:00Z")
-    );
+    let config = image.config(arch);
+    assert_eq!(config.created().as_deref(), Some("1970-01-02T00:00:00Z"));
+    // One history row, for the one layer, at the same time (`docker history` shows it).
+    let history = config.history().clone().unwrap_or_default();
+    let [row] = &history[..] else {
+        panic!("one history row: {history:?}");
+    };
+    assert_eq!(row.created().as_deref(), Some("1970-01-02T00:00:00Z"));
+    assert_eq!(row.empty_layer(), None);
     let annotations = image.manifest(arch).annotations().clone().unwrap();
     assert_eq!(
         annotations["org.opencontainers.image.created"],

@@ -4,9 +4,7 @@
 //! runs inside an enclave (enclave.rs) that the kernel tears down with the test, so nothing
 //! a runtime makes outlives it.
 
-mod busybox;
 mod containerd;
-mod enclave;
 mod podman;
 mod pull;
 
@@ -27,6 +25,7 @@ use nix::sys::signal::Signal;
 use pause_tests::{
     AMD64, KillOnDrop, have, have_file, poll, privileged, signal_bit, status_value, workspace,
 };
+use pause_tests::{busybox, enclave};
 
 use containerd::Containerd;
 use enclave::Enclave;

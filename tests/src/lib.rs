@@ -3,6 +3,9 @@
 //! tested is what ships.
 
 pub mod arch;
+pub mod busybox;
+pub mod docker;
+pub mod enclave;
 pub mod layout;
 pub mod oci;
 pub mod pause;

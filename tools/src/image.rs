@@ -1,10 +1,12 @@
 //! `pause-tools image [--dist DIR] [--out DIR] [GOARCH...]`: the multi-arch OCI image of
 //! `DIR/pause-linux-<goarch>` (default `dist/`; `just image` names the Justfile's
-//! architectures, the one list of them), written without Docker as the layout `OUT/oci` and the archive `OUT/pause-oci.tar`
-//! (default OUT: the dist directory).
+//! architectures, the one list of them), written without Docker as the layout `OUT/oci`, the
+//! archive `OUT/pause-oci.tar`, and one docker-archive per platform,
+//! `OUT/pause-docker-<goarch>.tar` (default OUT: the dist directory).
 //!
 //! Each platform's image is one gzip layer holding only `/pause` (0755, 0:0), a config
-//! (`Entrypoint ["/pause"]`, `User 65535:65535`) and a manifest; one image index lists them.
+//! (`Entrypoint ["/pause"]`, `User 65535:65535`, one `history` row naming this build) and a
+//! manifest; one image index lists them.
 //! The layout's `index.json` names the index `latest` and the version, and each manifest by
 //! its Go architecture name, so `oci:dist/oci:latest` and `oci:dist/oci:amd64` both resolve.
 //! containerd (`ctr images import`) and podman (`podman load`) read the name from
@@ -12,6 +14,11 @@
 //! carries the fully qualified `localhost/pause:<ref>` those two want. The archive holds the
 //! same blobs, but its `index.json` lists only `latest`: podman 4.3 refuses an oci-archive
 //! that lists more than one image.
+//!
+//! Docker 20.10 (Debian 12's docker.io) loads neither: `docker load` takes only the
+//! docker-save format, one image per archive here: `manifest.json` naming the config, tags and
+//! layer, `repositories` (the legacy tag list), the config (the same blob as in the layout, so
+//! Docker's image ID is the OCI config digest) and the layer uncompressed.
 //!
 //! Byte-reproducible: every input is the binaries, the crate version, the git revision and
 //! one fixed time, `SOURCE_DATE_EPOCH` if set, else the HEAD commit's time, else 0 (the
@@ -36,9 +43,9 @@ use flate2::{Compression, GzBuilder};
 use oci_spec::image::{
     ANNOTATION_CREATED, ANNOTATION_DESCRIPTION, ANNOTATION_LICENSES, ANNOTATION_REF_NAME,
     ANNOTATION_REVISION, ANNOTATION_SOURCE, ANNOTATION_TITLE, ANNOTATION_VERSION, Arch,
-    ConfigBuilder, Descriptor, Digest, ImageConfigurationBuilder, ImageIndexBuilder,
-    ImageManifestBuilder, MediaType, OciLayoutBuilder, Os, Platform, PlatformBuilder,
-    RootFsBuilder,
+    ConfigBuilder, Descriptor, Digest, HistoryBuilder, ImageConfigurationBuilder,
+    ImageIndexBuilder, ImageManifestBuilder, MediaType, OciLayoutBuilder, Os, Platform,
+    PlatformBuilder, RootFsBuilder,
 };
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -54,6 +61,8 @@ const LICENSES: &str = "Apache-2.0";
 /// The nobody user: pause needs no privilege, and an image that says so runs as non-root
 /// wherever the runtime honours it.
 const USER: &str = "65535:65535";
+/// What made the image, as `docker history` shows it.
+const CREATED_BY: &str = "just image (pause-tools image)";
 
 pub fn main(args: &[String]) -> Result<()> {
     let mut dist = PathBuf::from("dist");
@@ -115,6 +124,11 @@ pub fn main(args: &[String]) -> Result<()> {
     let archive = out.join("pause-oci.tar");
     std::fs::write(&archive, oci_archive(&archived, meta.epoch)?)
         .with_context(|| format!("writing {}", archive.display()))?;
+    for image in &images {
+        let path = out.join(format!("pause-docker-{}.tar", image.arch));
+        std::fs::write(&path, image.docker_archive(meta.epoch)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
 
     println!("| arch | config | manifest | layer | total |");
     println!("|---|---:|---:|---:|---:|");
@@ -132,7 +146,12 @@ pub fn main(args: &[String]) -> Result<()> {
         index.bytes.len(),
         index.bytes.len()
     );
-    println!("wrote {} and {}", layout.display(), archive.display());
+    println!(
+        "wrote {}, {} and {}",
+        layout.display(),
+        archive.display(),
+        out.join("pause-docker-<arch>.tar").display()
+    );
     Ok(())
 }
 
@@ -239,6 +258,8 @@ fn json(value: &impl Serialize) -> Result<Vec<u8>> {
 /// One platform's image.
 struct Image {
     arch: String,
+    /// The layer uncompressed, as a docker-archive holds it.
+    tar: Vec<u8>,
     layer: Blob,
     config: Blob,
     manifest: Blob,
@@ -263,6 +284,12 @@ impl Image {
                     .entrypoint(vec!["/pause".to_string()])
                     .build()?,
             )
+            .history(vec![
+                HistoryBuilder::default()
+                    .created(meta.created.clone())
+                    .created_by(CREATED_BY)
+                    .build()?,
+            ])
             .rootfs(
                 RootFsBuilder::default()
                     .typ("layers")
@@ -283,6 +310,7 @@ impl Image {
         let manifest = Blob::json(MediaType::ImageManifest, &manifest)?;
         Ok(Image {
             arch: arch.to_string(),
+            tar,
             layer,
             config,
             manifest,
@@ -295,6 +323,40 @@ impl Image {
             .iter()
             .map(|b| b.descriptor.size())
             .sum()
+    }
+
+    /// This platform as a docker-save archive (see the module's doc), tagged `latest` and the
+    /// version like the layout.
+    fn docker_archive(&self, mtime: u64) -> Result<Vec<u8>> {
+        let config = format!("{}.json", self.config.descriptor.digest().digest());
+        let diff_id = sha256(&self.tar)?;
+        let layer = format!("{}/layer.tar", diff_id.digest());
+        let tags = ["latest", VERSION].map(|t| format!("{REPOSITORY}:{t}"));
+        let manifest = serde_json::json!([{
+            "Config": config,
+            "RepoTags": tags,
+            "Layers": [layer],
+        }]);
+        let tag_ids = ["latest", VERSION].map(|t| (t, diff_id.digest()));
+        let repositories = HashMap::from([(REPOSITORY, HashMap::from(tag_ids))]);
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = file_header(0, 0o755, mtime);
+        header.set_entry_type(tar::EntryType::Directory);
+        tar.append_data(
+            &mut header,
+            format!("{}/", diff_id.digest()),
+            std::io::empty(),
+        )?;
+        for (name, bytes) in [
+            ("manifest.json", &json(&manifest)?),
+            ("repositories", &json(&repositories)?),
+            (&config, &self.config.bytes),
+            (&layer, &self.tar),
+        ] {
+            let mut header = file_header(bytes.len(), 0o644, mtime);
+            tar.append_data(&mut header, name, &bytes[..])?;
+        }
+        Ok(tar.into_inner()?)
     }
 
     /// Its manifest's descriptor as an index lists it: with the platform.

@@ -1,6 +1,7 @@
 //! The pod's app image: one uncompressed layer holding only the host's static busybox as
 //! `/bin/busybox`, written as an OCI archive (`oci-archive`) that `ctr images import` and
-//! `podman load` both read. Commands name their applet: `/bin/busybox sleep 60`.
+//! `podman load` both read, or as the root file system `docker import` takes (`layer`).
+//! Commands name their applet: `/bin/busybox sleep 60`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -92,8 +93,8 @@ pub fn write_archive(archive: &Path, reference: &str) {
     tar.finish().unwrap();
 }
 
-/// The layer: `bin/` and `bin/busybox`, owned by root.
-fn layer() -> Vec<u8> {
+/// The layer, a whole root file system: `bin/` and `bin/busybox`, owned by root.
+pub fn layer() -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     let mut dir = tar::Header::new_ustar();
     dir.set_entry_type(tar::EntryType::Directory);

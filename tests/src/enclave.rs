@@ -18,6 +18,7 @@
 
 use std::fs;
 use std::io::Read;
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,7 +27,10 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use pause_tests::{AMD64, only_child, poll, poll_for};
+
+use crate::arch::AMD64;
+use crate::process::{poll, poll_for};
+use crate::procfs::{children, only_child, status_value};
 
 /// Mounted before pause takes over as PID 1 (`$0` is its path), and the loopback brought
 /// up, which a fresh network namespace has down (a registry inside listens there). PID 1 is
@@ -124,6 +128,38 @@ impl Enclave {
             .args(["--pid", "--mount", "--net", "--"])
             .arg(program);
         cmd
+    }
+
+    /// A TCP connection to `127.0.0.1:port` in the enclave's network namespace: a port the
+    /// runtime publishes there is the enclave's host port.
+    pub fn connect(&self, port: u16) -> std::io::Result<TcpStream> {
+        let netns = fs::File::open(format!("/proc/{}/ns/net", self.init))?;
+        // A thread of its own enters the namespace; the socket stays in it after the thread.
+        std::thread::spawn(move || {
+            nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+            TcpStream::connect(("127.0.0.1", port))
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// The host's number for the process numbered `pid` inside (the second field of the
+    /// host's `NSpid`, among PID 1's descendants), so the host's /proc can watch it.
+    pub fn host_pid(&self, pid: u32) -> Pid {
+        let mut todo = vec![self.init];
+        while let Some(parent) = todo.pop() {
+            for child in children(parent) {
+                let Ok(status) = fs::read_to_string(format!("/proc/{child}/status")) else {
+                    continue;
+                };
+                let inner = status_value(&status, "NSpid").split_whitespace().nth(1);
+                if inner == Some(&pid.to_string()) {
+                    return child;
+                }
+                todo.push(child);
+            }
+        }
+        panic!("no process {pid} in the enclave of {}", self.init)
     }
 
     /// Tears the enclave down (as dropping it does) and checks that nothing is left.
