@@ -1,7 +1,8 @@
 //! Docker as its users run it, with Debian 12's docker.io 20.10 (a private dockerd, see
 //! src/docker.rs): `docker load` of `just image`'s docker-archives, the Containerfile under
 //! the classic builder and BuildKit, and the classic pod walkthrough: a pause container
-//! holding the pod's namespaces and port, busybox apps joining them.
+//! holding the pod's namespaces and port, busybox apps joining them; and `docker pull` of
+//! each platform from a registry.
 //!
 //! `cargo test -p pause-tests --test docker -- --nocapture` prints each docker command and
 //! its output: the walkthrough as typed.
@@ -418,4 +419,38 @@ fn get(docker: &Docker, port: u16) -> String {
         "{response}"
     );
     body.trim().to_string()
+}
+
+/// Docker pulls its platform from a registry (tests/src/registry.rs, run where dockerd's
+/// loopback is): for every platform, `docker pull --platform` of the pushed index gets that
+/// platform's own image (its ID is the platform's config digest, so arm/v5 and arm/v6 are
+/// told apart) and its own `/pause`.
+#[test]
+fn docker_pulls_each_platform_from_a_registry() {
+    let why = "to pull from a registry with Docker";
+    if !Docker::can_start(why) || !registry::can_run_registry(why) {
+        return;
+    }
+    let docker = Docker::start();
+    let registry = registry::Registry::start_in(Some(&docker.enclave().netns()));
+    let pushed = registry.push_dist_image("pause:0.1.0");
+    for arch in ALL {
+        let platform = arch.os_arch_variant();
+        docker.run(&["pull", "--quiet", "--platform", &platform, &pushed.tagged]);
+        let config = layout::Layout::dist()
+            .manifest(arch.name)
+            .config()
+            .digest()
+            .clone();
+        assert_eq!(
+            inspect(&docker, "{{.Id}}", &pushed.tagged),
+            config.to_string(),
+            "{platform}: docker pulled another platform's image"
+        );
+        assert!(
+            pause_in(&docker, &pushed.tagged) == fs::read(arch.binary()).unwrap(),
+            "{platform}: the pulled /pause is not dist/pause-linux-{}",
+            arch.name
+        );
+    }
 }
