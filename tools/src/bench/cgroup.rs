@@ -227,7 +227,11 @@ impl<'a> Pod<'a> {
         let mut spec = Spec::default();
         let process = spec.process_mut().as_mut().context("no process")?;
         let mut args = vec!["/pause".to_string()];
-        args.extend(peer.idle[1..].iter().map(|a| a.to_string_lossy().into_owned()));
+        args.extend(
+            peer.idle[1..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
         process.set_args(Some(args));
         process.set_user(
             UserBuilder::default()
@@ -301,7 +305,10 @@ impl Drop for Pod<'_> {
         // runc removes the container's cgroup from every hierarchy; this is for a container
         // that runc never got to make, or a delete that failed.
         let controllers = fs::read_dir(CGROUPFS).into_iter().flatten().flatten();
-        for dir in controllers.map(|e| e.path()).chain([PathBuf::from(CGROUPFS)]) {
+        for dir in controllers
+            .map(|e| e.path())
+            .chain([PathBuf::from(CGROUPFS)])
+        {
             let _ = fs::remove_dir(dir.join(&self.id));
         }
     }
@@ -388,7 +395,8 @@ mod tests {
 
     #[test]
     fn memory_stat_lines_are_read_by_key() {
-        let stat = parse_stat("cache 8192\nrss 4096\nhierarchical_memory_limit 9223372036854771712\n");
+        let stat =
+            parse_stat("cache 8192\nrss 4096\nhierarchical_memory_limit 9223372036854771712\n");
         assert_eq!(stat.get("rss"), Some(&4096));
         assert_eq!(stat.get("cache"), Some(&8192));
         assert_eq!(stat.get("swap"), None);

@@ -40,7 +40,7 @@ pub(super) fn write(report: &Report, path: &Path) -> Result<()> {
         },
         Panel {
             title: format!(
-                "a pod's memory cgroup charge once idle ({}), kB",
+                "pod cgroup charge, idle ({}), kB (median; min to max)",
                 report.cgroups.name()
             ),
             bars: bars(&|p, f| match f.pod {

@@ -13,8 +13,8 @@ use super::cgroup::PodFigures;
 use super::peers::{Peer, QuickExit, which};
 use super::pid1::Pid1Figures;
 use super::process::{
-    Memory, Running, Spawner, descendants, exe_is, memory_kb, only_child, poll_until,
-    wait_blocked, wait_idle,
+    Memory, Running, Spawner, descendants, exe_is, memory_kb, only_child, poll_until, wait_blocked,
+    wait_idle,
 };
 use super::{EXEC_RUNS, TERM_RUNS};
 
