@@ -31,8 +31,26 @@ pub(super) fn write(report: &Report, path: &Path) -> Result<()> {
             bars: bars(&|p, f| Bar::count(p, f.exact.syscalls as u64)),
         },
         Panel {
-            title: "VmRSS while idle, kB".into(),
-            bars: bars(&|p, f| Bar::count(p, f.idle.rss_kb)),
+            title: "VmRSS while idle, kB (median; min to max)".into(),
+            bars: bars(&|p, f| Bar::kb(p, f.idle.rss_kb)),
+        },
+        Panel {
+            title: "page tables (VmPTE) while idle, kB (median; min to max)".into(),
+            bars: bars(&|p, f| Bar::kb(p, f.idle.pte_kb)),
+        },
+        Panel {
+            title: format!(
+                "pod cgroup charge, idle ({}), kB (median; min to max)",
+                report.cgroups.name()
+            ),
+            bars: bars(&|p, f| match f.pod {
+                Some(pod) => Bar::kb(p, pod.charge),
+                None => Bar {
+                    value: None,
+                    text: "not run alone in a pod".into(),
+                    ..Bar::count(p, 0)
+                },
+            }),
         },
         Panel {
             title: "exec to exit, µs (median; line: min to max)".into(),
@@ -92,6 +110,14 @@ impl Bar {
         }
     }
 
+    /// The median as the bar, min to max as the line.
+    fn kb(peer: &Peer, stats: Stats<u64>) -> Bar {
+        Bar {
+            range: Some((stats.min as f64, stats.max as f64)),
+            ..Bar::count(peer, stats.median)
+        }
+    }
+
     /// The median as the bar, min to max as the line, in `unit`s.
     fn time(label: &str, ours: bool, stats: Stats, unit: Duration) -> Bar {
         let units = |d: Duration| d.as_secs_f64() / unit.as_secs_f64();
@@ -109,11 +135,11 @@ const OURS: RGBColor = RGBColor(217, 95, 2);
 const PEER: RGBColor = RGBColor(117, 140, 168);
 
 fn draw(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
-    let root = SVGBackend::new(path, (1200, 960)).into_drawing_area();
+    let root = SVGBackend::new(path, (1200, 1280)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     let (head, body) = root.split_vertically(40);
     head.titled(title, ("sans-serif", 20)).map_err(plot_error)?;
-    for (area, panel) in body.split_evenly((3, 2)).iter().zip(panels) {
+    for (area, panel) in body.split_evenly((4, 2)).iter().zip(panels) {
         draw_panel(area, panel)?;
     }
     root.present().map_err(plot_error)?;

@@ -28,6 +28,15 @@ pub(super) fn spread(s: Stats, unit: Duration) -> String {
     format!("{min} / **{median}** / {max}")
 }
 
+/// "min / **median** / max" of a count (kB), or the one figure when all samples agree.
+pub(super) fn count_spread(s: Stats<u64>) -> String {
+    let [min, median, max] = [s.min, s.median, s.max].map(thousands);
+    match s.min == s.max {
+        true => median,
+        false => format!("{min} / **{median}** / {max}"),
+    }
+}
+
 pub(super) fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
@@ -57,6 +66,22 @@ mod tests {
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(690_920), "690,920");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn counts_spread_only_when_they_vary() {
+        let same = Stats {
+            min: 8,
+            median: 8,
+            max: 8,
+        };
+        assert_eq!(count_spread(same), "8");
+        let varied = Stats {
+            min: 8,
+            median: 12,
+            max: 1024,
+        };
+        assert_eq!(count_spread(varied), "8 / **12** / 1,024");
     }
 
     #[test]

@@ -9,24 +9,25 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
+use super::cgroup::PodFigures;
 use super::peers::{Peer, QuickExit, which};
 use super::pid1::Pid1Figures;
 use super::process::{
-    Running, Spawner, descendants, exe_is, memory_kb, only_child, poll_until, wait_blocked,
+    Memory, Running, Spawner, descendants, exe_is, memory_kb, only_child, poll_until, wait_blocked,
     wait_idle,
 };
 use super::{EXEC_RUNS, TERM_RUNS};
 
-/// min, median and max of one timed figure.
+/// min, median and max of one figure's samples: times, or kB.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) struct Stats {
-    pub(super) min: Duration,
-    pub(super) median: Duration,
-    pub(super) max: Duration,
+pub(super) struct Stats<T = Duration> {
+    pub(super) min: T,
+    pub(super) median: T,
+    pub(super) max: T,
 }
 
-impl Stats {
-    pub(super) fn of(mut samples: Vec<Duration>) -> Stats {
+impl<T: Ord + Copy> Stats<T> {
+    pub(super) fn of(mut samples: Vec<T>) -> Stats<T> {
         assert!(!samples.is_empty(), "no samples");
         samples.sort();
         let n = samples.len();
@@ -68,8 +69,10 @@ impl ExactFigures {
 
 /// A peer idle and not PID 1: its memory, and SIGTERM to exit.
 pub(super) struct IdleFigures {
-    pub(super) rss_kb: u64,
-    pub(super) pss_kb: u64,
+    pub(super) rss_kb: Stats<u64>,
+    pub(super) pss_kb: Stats<u64>,
+    /// Its page tables (VmPTE).
+    pub(super) pte_kb: Stats<u64>,
     pub(super) term: Stats,
     /// How a SIGTERM'd run ended.
     pub(super) term_status: String,
@@ -81,6 +84,8 @@ pub(super) struct Figures {
     pub(super) exec: Stats,
     pub(super) idle: IdleFigures,
     pub(super) pid1: Pid1Figures,
+    /// As the process of a container in a memory cgroup of its own, if it runs alone there.
+    pub(super) pod: Option<PodFigures>,
 }
 
 /// Runs the peer idle under `strace -f` until it blocks, then counts its system calls.
@@ -183,40 +188,39 @@ pub(super) fn time_quick_exits(spawner: &Spawner, targets: &[&QuickExit]) -> Res
     Ok(samples.into_iter().map(Stats::of).collect())
 }
 
-/// SIGTERM-to-exit times of every peer, idle and not PID 1, `TERM_RUNS` each; the first run
-/// of each also reads its memory while it sits blocked.
+/// SIGTERM-to-exit times of every peer, idle and not PID 1, `TERM_RUNS` each; every run also
+/// reads its memory while it sits blocked (a fresh process each time: where the kernel puts
+/// its stack, and so how many pages that takes, changes from run to run).
 pub(super) fn time_sigterm(spawner: &Spawner, peers: &[Peer]) -> Result<Vec<IdleFigures>> {
-    let mut samples = vec![Vec::with_capacity(TERM_RUNS); peers.len()];
-    let mut first = vec![None; peers.len()];
+    let mut times = vec![Vec::with_capacity(TERM_RUNS); peers.len()];
+    let mut memory = vec![Vec::with_capacity(TERM_RUNS); peers.len()];
+    let mut status = vec![None; peers.len()];
     let mut rounds = Rounds::new(peers.len());
     for _ in 0..TERM_RUNS {
         for i in rounds.next_order() {
             let peer = &peers[i];
             let mut run = spawner.spawn(&peer.idle)?;
             wait_idle(peer, run.pid)?;
-            let memory = match first[i] {
-                None => Some(memory_kb(run.pid)?),
-                Some(_) => None,
-            };
+            memory[i].push(memory_kb(run.pid)?);
             let start = Instant::now();
             kill(run.pid, Signal::SIGTERM)?;
-            let status = run.wait(peer.name)?;
-            samples[i].push(start.elapsed());
-            if let Some((rss_kb, pss_kb)) = memory {
-                first[i] = Some((rss_kb, pss_kb, describe(status)));
-            }
+            let ended = run.wait(peer.name)?;
+            times[i].push(start.elapsed());
+            status[i].get_or_insert_with(|| describe(ended));
         }
     }
-    samples
+    times
         .into_iter()
-        .zip(first)
-        .map(|(times, first)| {
-            let (rss_kb, pss_kb, term_status) = first.context("no first run")?;
+        .zip(memory)
+        .zip(status)
+        .map(|((times, memory), status)| {
+            let of = |pick: fn(&Memory) -> u64| Stats::of(memory.iter().map(pick).collect());
             Ok(IdleFigures {
-                rss_kb,
-                pss_kb,
+                rss_kb: of(|m| m.rss_kb),
+                pss_kb: of(|m| m.pss_kb),
+                pte_kb: of(|m| m.pte_kb),
                 term: Stats::of(times),
-                term_status,
+                term_status: status.context("no run")?,
             })
         })
         .collect()

@@ -7,16 +7,19 @@
 //! once, in `report::method`, which results.md prints.
 //!
 //! The modules: `peers` (the programs and how the bench builds its own), `measure` (the
-//! figures of a peer not as PID 1), `pid1` (as PID 1), `process` (spawning, waiting and
-//! /proc), `report` (results.md, summary.md and the method), `chart`, `format` (numbers).
+//! figures of a peer not as PID 1), `pid1` (as PID 1), `cgroup` (as a pod's process under
+//! runc, in its own memory cgroup), `process` (spawning, waiting and /proc), `report`
+//! (results.md, summary.md and the method), `chart`, `format` (numbers).
 //!
 //! Crates: `nix` (posix_spawn, fork, setns, kill, waitpid, the subreaper flag); `rustix`
 //! (pidfd_open and poll: waits with a deadline, which nix lacks); `libc` (`_exit` in a forked
 //! child, which nix does not wrap); `procfs` (VmRSS, Pss, parent pids, the CPU model);
 //! `syscalls` (syscall names to x86_64 numbers, the table the tests use); `goblin` (whether an
 //! ELF names an interpreter); `plotters` (the chart, SVG backend only); `humantime` (the date);
-//! `tempfile` (strace logs); `fastrand` (seeded shuffles of the run order).
+//! `tempfile` (strace logs, bundles); `fastrand` (seeded shuffles of the run order);
+//! `oci-spec` (the pods' config.json, as the runtime spec types).
 
+mod cgroup;
 mod chart;
 mod format;
 mod measure;
@@ -40,11 +43,13 @@ use report::{Machine, Report};
 
 /// exec-to-exit runs per peer (and for the floor).
 const EXEC_RUNS: usize = 1000;
-/// SIGTERM-to-exit runs per peer.
-const TERM_RUNS: usize = 200;
+/// SIGTERM-to-exit runs per peer; each also reads the peer's memory.
+const TERM_RUNS: usize = 1000;
 /// Orphans per reaping round, and rounds per peer.
 const ORPHANS: usize = 10_000;
 const REAP_ROUNDS: usize = 3;
+/// Fresh pods per peer, for the per-pod charge (about 7 s a round).
+const POD_ROUNDS: usize = 11;
 /// How long any wait may take before the bench stops with an error.
 const DEADLINE: Duration = Duration::from_secs(20);
 /// How long a PID 1 gets to reap the orphans before it counts as not reaping at all.
@@ -106,16 +111,23 @@ fn run() -> Result<()> {
         pid1.push(pid1::as_pid1(&spawner, peer)?);
     }
 
+    progress(&format!(
+        "as a pod's process under runc: {POD_ROUNDS} pods of each that runs alone"
+    ));
+    let (cgroups, pods) = cgroup::measure(&peers, &exact)?;
+
     let figures: Vec<Figures> = exact
         .into_iter()
         .zip(exec)
         .zip(idle)
         .zip(pid1)
-        .map(|(((exact, exec), idle), pid1)| Figures {
+        .zip(pods)
+        .map(|((((exact, exec), idle), pid1), pod)| Figures {
             exact,
             exec,
             idle,
             pid1,
+            pod,
         })
         .collect();
     let report = Report {
@@ -124,6 +136,7 @@ fn run() -> Result<()> {
         figures: &figures,
         floor: floor_exec,
         floor_bytes: fs::metadata(&built.floor)?.len(),
+        cgroups,
         arches: report::arch_sizes(&root.join("dist"))?,
         root: root.clone(),
     };

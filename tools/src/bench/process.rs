@@ -229,17 +229,29 @@ pub(super) fn exe_is(pid: Pid, exe: &Path) -> bool {
         .is_ok_and(|exe| fs::read_link(format!("/proc/{pid}/exe")).ok() == Some(exe))
 }
 
-/// VmRSS and Pss in kB.
-pub(super) fn memory_kb(pid: Pid) -> Result<(u64, u64)> {
+/// What a process's memory costs, in kB.
+#[derive(Clone, Copy)]
+pub(super) struct Memory {
+    pub(super) rss_kb: u64,
+    pub(super) pss_kb: u64,
+    /// Its page tables (VmPTE): kernel memory, not in VmRSS.
+    pub(super) pte_kb: u64,
+}
+
+pub(super) fn memory_kb(pid: Pid) -> Result<Memory> {
     let process = procfs::process::Process::new(pid.as_raw())?;
-    let rss = process.status()?.vmrss.context("no VmRSS")?;
+    let status = process.status()?;
     let rollup = process.smaps_rollup()?.memory_map_rollup;
     let pss = rollup
         .0
         .first()
         .and_then(|map| map.extension.map.get("Pss"))
         .context("no Pss in smaps_rollup")?;
-    Ok((rss, pss / 1024))
+    Ok(Memory {
+        rss_kb: status.vmrss.context("no VmRSS")?,
+        pss_kb: pss / 1024,
+        pte_kb: status.vmpte.context("no VmPTE")?,
+    })
 }
 
 /// The argv that runs `exe` with `args`.

@@ -11,10 +11,11 @@ use std::time::SystemTime;
 use anyhow::Result;
 use procfs::Current as _;
 
-use super::format::{MS, US, ratio, spread, thousands, whole};
+use super::cgroup::{self, PodFigures};
+use super::format::{MS, US, count_spread, ratio, spread, thousands, whole};
 use super::measure::{Figures, Stats};
 use super::peers::{ASM_FLAGS, C_FLAGS, FLOOR_FLAGS, Peer};
-use super::{EXEC_RUNS, ORPHANS, REAP_LIMIT, REAP_ROUNDS, TERM_RUNS};
+use super::{EXEC_RUNS, ORPHANS, POD_ROUNDS, REAP_LIMIT, REAP_ROUNDS, TERM_RUNS};
 
 /// Where and when the bench ran.
 pub(super) struct Machine {
@@ -74,6 +75,8 @@ pub(super) struct Report<'a> {
     pub(super) floor: Stats,
     pub(super) floor_bytes: u64,
     pub(super) arches: Vec<(String, u64)>,
+    /// The hierarchy the pods' cgroups were read in.
+    pub(super) cgroups: cgroup::Version,
     /// The checkout, left out of the paths shown.
     pub(super) root: PathBuf,
 }
@@ -113,22 +116,24 @@ impl Report<'_> {
         let _ = writeln!(
             s,
             "| peer | file bytes | linking | OCI image blob bytes | syscalls, execve to block \
-             | blocks in | VmRSS kB | Pss kB |\n|---|---:|---|---:|---:|---|---:|---:|"
+             | blocks in | VmRSS kB | Pss kB | VmPTE kB |\n|---|---:|---|---:|---:|---|---:|---:|---:|"
         );
         for (peer, f) in self.rows() {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | `{}` | {} | {} |",
+                "| {} | {} | {} | {} | {} | `{}` | {} | {} | {} |",
                 peer.name,
                 thousands(f.exact.file_bytes),
                 if f.exact.dynamic { "dynamic" } else { "static" },
                 f.exact.image_bytes.map_or("—".into(), thousands),
                 f.exact.syscalls,
                 peer.block,
-                f.idle.rss_kb,
-                f.idle.pss_kb
+                count_spread(f.idle.rss_kb),
+                count_spread(f.idle.pss_kb),
+                count_spread(f.idle.pte_kb),
             );
         }
+        s += &self.pods();
 
         let _ = writeln!(
             s,
@@ -207,6 +212,37 @@ impl Report<'_> {
         s
     }
 
+    /// The per-pod table: each peer that runs alone, as a pod's process.
+    fn pods(&self) -> String {
+        let mut s = format!(
+            "\n## Per pod, as a node pays it ({}, min / median / max kB)\n\n\
+             | peer | charge once idle | of it kernel | of it user pages | usage file as read \
+             | left charged once it has exited |\n|---|---:|---:|---:|---:|---:|\n",
+            self.cgroups.name()
+        );
+        for (peer, f) in self.rows() {
+            let Some(pod) = &f.pod else { continue };
+            let PodFigures {
+                charge,
+                user,
+                kernel,
+                as_read,
+                left,
+            } = *pod;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                peer.name,
+                count_spread(charge),
+                count_spread(kernel),
+                count_spread(user),
+                count_spread(as_read),
+                count_spread(left)
+            );
+        }
+        s
+    }
+
     /// Which timed figures spread most, from this run's own samples.
     fn noise(&self) -> String {
         let spread = |pick: &dyn Fn(&Figures) -> Option<Stats>| {
@@ -231,8 +267,8 @@ impl Report<'_> {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "| | file bytes | syscalls to block | VmRSS kB | exec to exit µs | \
-             SIGTERM to exit µs | reap {} orphans ms |\n|---|---:|---:|---:|---:|---:|---:|",
+            "| | file bytes | syscalls to block | VmRSS kB | pod charge kB | exec to exit µs | \
+             SIGTERM to exit µs | reap {} orphans ms |\n|---|---:|---:|---:|---:|---:|---:|---:|",
             thousands(ORPHANS as u64)
         );
         for (peer, f) in self.rows() {
@@ -242,10 +278,11 @@ impl Report<'_> {
             };
             let _ = writeln!(
                 s,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
+                "| {name} | {} | {} | {} | {} | {} | {} | {} |",
                 thousands(f.exact.file_bytes),
                 f.exact.syscalls,
-                f.idle.rss_kb,
+                f.idle.rss_kb.median,
+                f.pod.map_or("—".into(), |p| thousands(p.charge.median)),
                 whole(f.exec.median, US),
                 whole(f.idle.term.median, US),
                 match f.pid1.reaped {
@@ -267,14 +304,19 @@ impl Report<'_> {
         let _ = writeln!(
             s,
             "\nMedians on {} ({} cores), Linux {}, {}; a static ELF that only exits takes {} µs \
-             from exec to exit. OCI image blobs: {}. Every figure with min and max, and how \
-             each is taken: [bench/results.md](bench/results.md).\n\n\
+             from exec to exit. VmRSS: {} runs of each. Pod charge: what the memory cgroup of \
+             a runc container running the peer alone is charged once it idles, kernel memory \
+             included ({}, {} pods of each). OCI image blobs: {}. Every figure with min and \
+             max, and how each is taken: [bench/results.md](bench/results.md).\n\n\
              ![pause against its peers](bench/chart.svg)",
             m.cpu,
             m.cores,
             m.kernel,
             &m.date[..10],
             whole(self.floor.median, US),
+            thousands(TERM_RUNS as u64),
+            self.cgroups.name(),
+            POD_ROUNDS,
             images.join(", ")
         );
         s
@@ -301,6 +343,40 @@ fn method() -> String {
 - SIGTERM to exit: from kill(2) until waitpid returns, once the peer (and its child) sits in
   its blocking call; not PID 1, so the signal is handled by whatever the peer installed; a
   fresh process each run, {term} runs each.
+- VmRSS, Pss and VmPTE (the page tables, kernel memory that VmRSS leaves out): read from
+  /proc on each of those {term} runs while the peer sits blocked. They vary from run to run
+  because the kernel lowers each new process's initial stack pointer by a random amount, so
+  its argv and auxv tables take one stack page or two (under `setarch -R` they do not vary):
+  one sample is a draw, the median is the figure. A single figure means every run agreed.
+- Per pod, as a node pays it: each peer that is static and runs no other program (so that a
+  rootfs holding only its file is all it needs) is the only process of a real OCI container,
+  `runc run --detach` of a bundle made as a CRI runtime makes a sandbox's: rootfs holding
+  only the peer as /pause, read-only; uid and gid 65535; runc's default namespaces (pid,
+  network, ipc, uts, mount, cgroup); a memory cgroup of its own, which runc makes. Each of
+  {pods} rounds starts one pod per peer at once, as pods share a node, waits until every peer
+  sits in its blocking call and is its cgroup's only process, waits 3 s (the kernel folds its
+  per-CPU counters into memory.stat every 2 s) and reads every cgroup; then kills and reaps
+  every peer, waits 3 s and reads again; then deletes the containers, and runc their cgroups.
+- charge once idle = user pages + kernel memory. On cgroup v1: memory.stat's rss + cache, and
+  memory.kmem.usage_in_bytes (kernel stacks, page tables, slab, the pod's namespaces and
+  mounts), which v1 charges to memory.usage_in_bytes as well (the kernel's cgroup-v1/memory
+  doc, 2.7: kmem charges are \"also visible from the user counter\"; it is on unless booted
+  with cgroup.memory=nokmem). On cgroup v2: memory.stat's anon + file, and kernel + sock.
+- usage file as read: memory.usage_in_bytes (v1) or memory.current (v2), the figure a
+  kubelet reads and the one a limit, and so the OOM killer, is held to. It is the charge
+  plus the kernel's per-CPU precharge: a cgroup is charged up to 64 pages at a time on each
+  CPU, which later charges use up (the v1 doc calls the file \"a fuzz value\"), so it jumps by
+  up to 256 kB per CPU between pods for reasons that are not the peer's. Compare charges.
+- The runtime's leftovers are included, not subtracted: they are charged to the pod, so the
+  node pays them. runc's init runs in the cgroup before it execs the peer; the memory that exec
+  frees is uncharged, but the kernel objects it made (the namespaces, the mounts, dentries of
+  the paths it walked) and any page cache it read first stay charged to the pod. Every peer
+  gets the same runc, bundle and namespaces, so that part is the same in every row and the
+  differences between rows are the peers' own. The last column is what is still charged 3 s
+  after the peer was reaped, its namespaces gone with it: what the runtime left behind.
+- The peer's file is in the page cache before its first pod starts, charged to the bench that
+  wrote it: as on a node, where every pod maps the one /pause of the image's layer, a pod is
+  charged none of its file's pages (only those it dirties, such as .data and .bss).
 - Runs go one of each per round, in a fresh (seeded) random order each round, so that no
   program always follows the same one and load from elsewhere falls on all alike.
 - PID 1: the peer under `unshare --pid --fork`. Each of {rounds} rounds forks {n} processes
@@ -310,11 +386,11 @@ fn method() -> String {
   and exit, the same work whoever reaps. Then SIGTERM from the parent namespace: a PID 1 gets
   it only through a handler.
 - Every timed figure is noisy: two cores shared with other work, no CPU pinning; the max is
-  one outlier run, so compare medians. Sizes and syscall counts are exact and repeat; memory
-  moves by a page or so between runs.
+  one outlier run, so compare medians. Sizes and syscall counts are exact and repeat.
 ",
         exec = thousands(EXEC_RUNS as u64),
-        term = TERM_RUNS,
+        term = thousands(TERM_RUNS as u64),
+        pods = POD_ROUNDS,
         rounds = REAP_ROUNDS,
         n = thousands(ORPHANS as u64),
     )
