@@ -180,6 +180,12 @@ readme: dist
 image: dist
     cargo run --quiet --release -p pause-tools -- image {{ replace_regex(arches, ':[^ ]+', '') }}
 
+# Check images against their source: each REF an OCI layout `oci:DIR[:TAG]` or a registry's
+# `docker://HOST/NAME:TAG`. Rebuilds the commit each index names (in target/verify/) and
+# compares every digest: a table per REF, non-zero status on any mismatch.
+verify +refs:
+    cargo run --quiet --release -p pause-tools -- verify {{refs}}
+
 # The Kubernetes path for real: containerd's CRI and podman run our image as the sandbox.
 test-k8s: image
     cargo test -p pause-tests --test k8s -- --test-threads=1
