@@ -90,30 +90,17 @@ impl BuiltImage {
         format!("oci:{}:{tag}", self.layout().display())
     }
 
-    fn index_json(&self) -> ImageIndex {
-        ImageIndex::from_file(self.layout().join("index.json")).unwrap()
+    fn files(&self) -> Layout {
+        Layout::new(self.layout())
     }
 
     /// The descriptor the layout's index.json names `tag`.
     fn tagged(&self, tag: &str) -> Descriptor {
-        let index = self.index_json();
-        let mut found = index
-            .manifests()
-            .iter()
-            .filter(|d| ref_name(d) == Some(tag));
-        let descriptor = found.next().unwrap_or_else(|| panic!("no ref {tag}"));
-        assert!(found.next().is_none(), "two refs named {tag}");
-        descriptor.clone()
+        self.files().tagged(tag)
     }
 
     fn blob(&self, descriptor: &Descriptor) -> Vec<u8> {
-        let digest = descriptor.digest();
-        let path = self
-            .layout()
-            .join(format!("blobs/{}/{}", digest.algorithm(), digest.digest()));
-        let bytes = fs::read(&path).unwrap();
-        assert_eq!(bytes.len() as u64, descriptor.size(), "{}", path.display());
-        bytes
+        self.files().blob(descriptor)
     }
 
     fn manifest(&self, arch: &str) -> ImageManifest {
@@ -123,14 +110,6 @@ impl BuiltImage {
     fn config(&self, arch: &str) -> ImageConfiguration {
         serde_json::from_slice(&self.blob(self.manifest(arch).config())).unwrap()
     }
-}
-
-fn ref_name(descriptor: &Descriptor) -> Option<&str> {
-    descriptor
-        .annotations()
-        .as_ref()?
-        .get("org.opencontainers.image.ref.name")
-        .map(String::as_str)
 }
 
 /// Every file under `dir`, by path relative to it.
@@ -162,10 +141,15 @@ fn stdout_of(program: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// The same inputs give the same bytes: every blob, index.json and the archive.
+/// The same inputs give the same bytes: every blob, index.json and the archive; the SBOM
+/// and the provenance (tests/attestations.rs) among the blobs.
 #[test]
 fn two_builds_are_identical() {
     let (a, b) = (BuiltImage::build(&[]), BuiltImage::build(&[]));
+    for tag in ["sbom", "provenance"] {
+        let manifest: ImageManifest = serde_json::from_slice(&a.blob(&a.tagged(tag))).unwrap();
+        a.blob(&manifest.layers()[0]);
+    }
     let (a, b) = (files(a.dir.path()), files(b.dir.path()));
     assert!(a.contains_key(Path::new("oci/index.json")));
     assert!(a.contains_key(Path::new("pause-oci.tar")));

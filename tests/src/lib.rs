@@ -3,6 +3,7 @@
 //! tested is what ships.
 
 pub mod arch;
+pub mod layout;
 pub mod oci;
 pub mod pause;
 pub mod pod;
@@ -11,6 +12,7 @@ pub mod procfs;
 pub mod skip;
 
 pub use arch::*;
+pub use layout::*;
 pub use pause::*;
 pub use pod::*;
 pub use process::*;

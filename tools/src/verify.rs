@@ -23,8 +23,8 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result, bail, ensure};
 use oci_spec::image::{
-    ANNOTATION_CREATED, ANNOTATION_REF_NAME, ANNOTATION_REVISION, Descriptor, Digest,
-    ImageIndex, ImageManifest,
+    ANNOTATION_CREATED, ANNOTATION_REF_NAME, ANNOTATION_REVISION, Descriptor, Digest, ImageIndex,
+    ImageManifest,
 };
 
 use crate::artifact::{PROVENANCE_TYPE, SBOM_TYPE, fallback_tag, platform_name};
@@ -86,7 +86,9 @@ impl Reference {
             });
         }
         let Some(rest) = arg.strip_prefix("docker://") else {
-            bail!("{arg}: name an OCI layout (oci:DIR[:TAG]) or a registry (docker://HOST/NAME:TAG)");
+            bail!(
+                "{arg}: name an OCI layout (oci:DIR[:TAG]) or a registry (docker://HOST/NAME:TAG)"
+            );
         };
         let name_start = rest.rfind('/').context("docker://HOST/NAME:TAG")? + 1;
         let (base, tag) = match rest[name_start..].split_once(':') {
@@ -141,7 +143,11 @@ impl Image {
     /// Copies the image `reference` names, and its referrers, into a new layout `dir`.
     fn fetch(reference: &Reference, dir: &Path) -> Result<Image> {
         let to = |tag: &str| format!("oci:{}:{tag}", dir.display());
-        skopeo_copy(&reference.with_tag(&reference.tag), &to("image"), reference.insecure)?;
+        skopeo_copy(
+            &reference.with_tag(&reference.tag),
+            &to("image"),
+            reference.insecure,
+        )?;
         let mut image = Image::read(dir, "image", None)?;
         let tag = fallback_tag(image.index_descriptor.digest());
         // No referrers tag is a finding for the table, not an error.
@@ -208,9 +214,11 @@ impl Image {
     }
 
     fn revision(&self) -> Result<String> {
-        self.annotation(ANNOTATION_REVISION).cloned().with_context(|| {
-            format!("the index has no {ANNOTATION_REVISION} annotation: nothing to rebuild")
-        })
+        self.annotation(ANNOTATION_REVISION)
+            .cloned()
+            .with_context(|| {
+                format!("the index has no {ANNOTATION_REVISION} annotation: nothing to rebuild")
+            })
     }
 
     /// The index's `created` as Unix seconds: the build's one time.
@@ -238,18 +246,30 @@ impl Rebuild {
             Ok(String::from_utf8(out.stdout)?.trim().to_string())
         };
         let root = PathBuf::from(git(Path::new("."), &["rev-parse", "--show-toplevel"])?);
-        git(&root, &["cat-file", "-e", &format!("{revision}^{{commit}}")])
-            .with_context(|| format!("commit {revision} is not in this repository"))?;
+        git(
+            &root,
+            &["cat-file", "-e", &format!("{revision}^{{commit}}")],
+        )
+        .with_context(|| format!("commit {revision} is not in this repository"))?;
         let base = root.join("target/verify");
         let worktree = base.join(format!("src-{revision}"));
         if worktree.exists() {
             // A rebuild that was interrupted: start clean.
-            git(&root, &["worktree", "remove", "--force", &worktree.to_string_lossy()])?;
+            git(
+                &root,
+                &["worktree", "remove", "--force", &worktree.to_string_lossy()],
+            )?;
         }
         git(&root, &["worktree", "prune"])?;
         git(
             &root,
-            &["worktree", "add", "--detach", &worktree.to_string_lossy(), revision],
+            &[
+                "worktree",
+                "add",
+                "--detach",
+                &worktree.to_string_lossy(),
+                revision,
+            ],
         )?;
         let rebuild = Rebuild { root, worktree };
         eprintln!("rebuilding {revision} in {}", rebuild.worktree.display());
@@ -267,7 +287,10 @@ impl Rebuild {
             .stdin(Stdio::null())
             .status()
             .context("running just image")?;
-        ensure!(status.success(), "the rebuild of {revision} failed: {status}");
+        ensure!(
+            status.success(),
+            "the rebuild of {revision} failed: {status}"
+        );
         Ok(rebuild)
     }
 
@@ -306,7 +329,12 @@ fn compare(image: &Image, built: &Image) -> Result<Vec<String>> {
     let mut rows = Vec::new();
     // Each platform, in the rebuild's order, then any the image has and the rebuild lacks.
     let mut platforms: Vec<String> = Vec::new();
-    for entry in built.index.manifests().iter().chain(image.index.manifests()) {
+    for entry in built
+        .index
+        .manifests()
+        .iter()
+        .chain(image.index.manifests())
+    {
         let name = platform_of(entry);
         if !platforms.contains(&name) {
             platforms.push(name);
@@ -341,22 +369,33 @@ fn compare(image: &Image, built: &Image) -> Result<Vec<String>> {
     println!("|---|---|---|---|");
     for row in &rows {
         let mut cells = Vec::new();
-        for (i, part) in row.parts.iter().enumerate() {
-            let got = row.got.as_ref().map(|g| &g[i]);
-            let want = row.want.as_ref().map(|w| &w[i]);
-            let cell = match (got, want) {
-                (Some(g), Some(w)) if g == w => "match",
-                (None, Some(_)) => "MISSING",
-                (Some(_), None) => "EXTRA",
-                _ => "MISMATCH",
-            };
-            if cell != "match" {
-                mismatches.push(match *part {
-                    "index" => "index".to_string(),
-                    part => format!("{} {part}", row.what),
-                });
+        match (&row.got, &row.want) {
+            // Absent on one side: one finding for the row, not one a part.
+            (None, _) | (_, None) => {
+                let cell = if row.got.is_none() {
+                    "MISSING"
+                } else {
+                    "EXTRA"
+                };
+                cells.resize(row.parts.len(), cell);
+                mismatches.push(format!("{} {}", row.what, cell.to_lowercase()));
             }
-            cells.push(cell);
+            (Some(got), Some(want)) => {
+                for (i, part) in row.parts.iter().enumerate() {
+                    let cell = if got[i] == want[i] {
+                        "match"
+                    } else {
+                        "MISMATCH"
+                    };
+                    if cell != "match" {
+                        mismatches.push(match *part {
+                            "index" => "index".to_string(),
+                            part => format!("{} {part}", row.what),
+                        });
+                    }
+                    cells.push(cell);
+                }
+            }
         }
         cells.resize(3, "-");
         println!("| {} | {} |", row.what, cells.join(" | "));
@@ -373,7 +412,11 @@ fn platform_of(entry: &Descriptor) -> String {
 
 /// A manifest's config digest and its layers' digests (joined: one value for the list).
 fn manifest_parts(digest: &Digest, manifest: &ImageManifest) -> Vec<String> {
-    let layers: Vec<String> = manifest.layers().iter().map(|l| l.digest().to_string()).collect();
+    let layers: Vec<String> = manifest
+        .layers()
+        .iter()
+        .map(|l| l.digest().to_string())
+        .collect();
     vec![
         digest.to_string(),
         manifest.config().digest().to_string(),
@@ -382,7 +425,12 @@ fn manifest_parts(digest: &Digest, manifest: &ImageManifest) -> Vec<String> {
 }
 
 fn platform_parts(image: &Image, name: &str) -> Result<Option<Vec<String>>> {
-    let Some(entry) = image.index.manifests().iter().find(|d| platform_of(d) == name) else {
+    let Some(entry) = image
+        .index
+        .manifests()
+        .iter()
+        .find(|d| platform_of(d) == name)
+    else {
         return Ok(None);
     };
     Ok(Some(manifest_parts(
@@ -393,7 +441,11 @@ fn platform_parts(image: &Image, name: &str) -> Result<Option<Vec<String>>> {
 
 fn artifact_parts(image: &Image, artifact_type: &str) -> Option<Vec<String>> {
     let (entry, manifest) = image.referrers.iter().flatten().find(|(_, m)| {
-        m.artifact_type().as_ref().map(ToString::to_string).as_deref() == Some(artifact_type)
+        m.artifact_type()
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref()
+            == Some(artifact_type)
     })?;
     Some(manifest_parts(entry.digest(), manifest))
 }
