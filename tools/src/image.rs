@@ -13,6 +13,9 @@
 //! same blobs, but its `index.json` lists only `latest`: podman 4.3 refuses an oci-archive
 //! that lists more than one image.
 //!
+//! The index's SBOM and build provenance are attached to it as OCI 1.1 referrers, in the
+//! layout and not in the archive's `index.json` (artifact.rs).
+//!
 //! Byte-reproducible: every input is the binaries, the crate version, the git revision and
 //! one fixed time, `SOURCE_DATE_EPOCH` if set, else the HEAD commit's time, else 0 (the
 //! reproducible-builds.org convention). It is the layer's file mtime, the archive's mtimes,
