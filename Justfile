@@ -17,6 +17,11 @@ arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
 # compiler, as the Linux kernel builds its Rust), so it is pinned to the toolchain.
 core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu"
 
+# The Python tools that validate the image's SBOM and provenance (tests/attestations.rs):
+# PyPI's, pinned, in a venv of Debian's python3 that `just setup` makes.
+venv := "/opt/pause-venv"
+venv_packages := "spdx-tools==0.8.5 in-toto-attestation==0.9.3"
+
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 # rustup's llvm-tools (llvm-objcopy, llvm-size): the one place the tools are found. The
 # std side (the bench) reads it from the environment.
@@ -103,7 +108,7 @@ setup:
     # whose dockerd the suite runs privately (the package does not start one).
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
-          gcc musl-tools catatonit tini dumb-init docker-registry docker.io)
+          gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv)
     # qemu-system for the real-kernel suite. A machine whose qemu-utils comes from
     # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
     # qemu-system-common): take it from the same backports, on the mirror apt already uses.
@@ -141,6 +146,10 @@ setup:
     done
     rustup target add "${targets[@]}"
     rustup component add llvm-tools clippy rustfmt rust-src
+    # Debian's own python3 (not whatever python3 comes first on PATH), whose venv module
+    # python3-venv provides.
+    [[ -x {{venv}}/bin/pip ]] || /usr/bin/python3 -m venv "{{venv}}"
+    "{{venv}}/bin/pip" install --quiet {{venv_packages}}
 
 # Regenerate the README's measured blocks (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`):
 # the per-arch sizes from dist/ and the linked ELF files, the real-kernel suite's rows from
@@ -179,6 +188,12 @@ readme: dist
 # per platform the docker-archive Docker 20.10 loads, dist/pause-docker-<arch>.tar.
 image: dist
     cargo run --quiet --release -p pause-tools -- image {{ replace_regex(arches, ':[^ ]+', '') }}
+
+# Check images against their source: each REF an OCI layout `oci:DIR[:TAG]` or a registry's
+# `docker://HOST/NAME:TAG`. Rebuilds the commit each index names (in target/verify/) and
+# compares every digest: a table per REF, non-zero status on any mismatch.
+verify +refs:
+    cargo run --quiet --release -p pause-tools -- verify {{refs}}
 
 # The Kubernetes path for real: containerd's CRI and podman run our image as the sandbox.
 test-k8s: image

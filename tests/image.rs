@@ -14,7 +14,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use oci_spec::image::{ImageConfiguration, ImageIndex, MediaType};
+use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest, MediaType};
 use oci_spec::runtime::Spec;
 use pause_tests::layout::Layout;
 use pause_tests::podman::{PrivatePodman, can_run_podman};
@@ -114,10 +114,15 @@ fn stdout_of(program: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// The same inputs give the same bytes: every blob, index.json and the archives.
+/// The same inputs give the same bytes: every blob, index.json and the archive; the SBOM
+/// and the provenance (tests/attestations.rs) among the blobs.
 #[test]
 fn two_builds_are_identical() {
     let (a, b) = (BuiltImage::build(&[]), BuiltImage::build(&[]));
+    for tag in ["sbom", "provenance"] {
+        let manifest: ImageManifest = serde_json::from_slice(&a.blob(&a.tagged(tag))).unwrap();
+        a.blob(&manifest.layers()[0]);
+    }
     let (a, b) = (files(a.dir.path()), files(b.dir.path()));
     assert!(a.contains_key(Path::new("oci/index.json")));
     assert!(a.contains_key(Path::new("pause-oci.tar")));

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod skip;
 
 pub use arch::*;
+pub use layout::*;
 pub use pause::*;
 pub use pod::*;
 pub use process::*;

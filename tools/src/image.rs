@@ -20,6 +20,9 @@
 //! layer, `repositories` (the legacy tag list), the config (the same blob as in the layout, so
 //! Docker's image ID is the OCI config digest) and the layer uncompressed.
 //!
+//! The index's SBOM and build provenance are attached to it as OCI 1.1 referrers, in the
+//! layout and not in the archive's `index.json` (artifact.rs).
+//!
 //! Byte-reproducible: every input is the binaries, the crate version, the git revision and
 //! one fixed time, `SOURCE_DATE_EPOCH` if set, else the HEAD commit's time, else 0 (the
 //! reproducible-builds.org convention). It is the layer's file mtime, the archive's mtimes,
@@ -49,6 +52,8 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+
+use crate::artifact;
 
 /// The repository name containerd and podman give the image.
 const REPOSITORY: &str = "localhost/pause";
@@ -89,6 +94,7 @@ pub fn main(args: &[String]) -> Result<()> {
 
     let meta = Meta::from_env()?;
     let mut images = Vec::new();
+    let mut built = Vec::new();
     for (i, arch) in arches.iter().enumerate() {
         // A wrong name says so, rather than that its binary is missing.
         platform(arch)?;
@@ -96,10 +102,19 @@ pub fn main(args: &[String]) -> Result<()> {
         let path = dist.join(format!("pause-linux-{arch}"));
         let binary = std::fs::read(&path)
             .with_context(|| format!("{}: build it first (`just dist`)", path.display()))?;
-        images.push(Image::new(&binary, arch, &meta)?);
+        let image = Image::new(&binary, arch, &meta)?;
+        built.push(artifact::Built {
+            arch: arch.clone(),
+            platform: image.platform.clone(),
+            binary: sha256(&binary)?,
+            manifest: image.manifest.descriptor.digest().clone(),
+        });
+        images.push(image);
     }
     let index = index(&images, &meta)?;
-    let blobs = blobs(&images, &index);
+    // The SBOM and the provenance, attached to the index as its referrers.
+    let attached = artifact::attach(&built, &index, &meta)?;
+    let blobs = blobs(&images, &index, &attached.blobs);
     // The same index under two names is two entries with one digest: OCI allows it, and
     // skopeo and umoci resolve either name.
     let mut refs = vec![
@@ -107,6 +122,7 @@ pub fn main(args: &[String]) -> Result<()> {
         named(index.descriptor.clone(), VERSION),
     ];
     refs.extend(images.iter().map(|i| named(i.entry(), &i.arch)));
+    refs.extend(attached.refs);
     let files = layout(refs, &blobs)?;
     let archived = layout(vec![named(index.descriptor.clone(), "latest")], &blobs)?;
 
@@ -163,13 +179,13 @@ pub fn blob_bytes(binary: &Path, arch: &str) -> Result<u64> {
 }
 
 /// What the image says about where it came from.
-struct Meta {
+pub(crate) struct Meta {
     /// Seconds since the epoch: the one time every timestamp uses.
-    epoch: u64,
+    pub(crate) epoch: u64,
     /// `epoch` in RFC 3339.
-    created: String,
+    pub(crate) created: String,
     /// The git commit built from, when run in a checkout.
-    revision: Option<String>,
+    pub(crate) revision: Option<String>,
 }
 
 impl Meta {
@@ -222,18 +238,18 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 /// Content and the descriptor that addresses it.
-struct Blob {
-    descriptor: Descriptor,
-    bytes: Vec<u8>,
+pub(crate) struct Blob {
+    pub(crate) descriptor: Descriptor,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Blob {
-    fn new(media_type: MediaType, bytes: Vec<u8>) -> Result<Blob> {
+    pub(crate) fn new(media_type: MediaType, bytes: Vec<u8>) -> Result<Blob> {
         let descriptor = Descriptor::new(media_type, bytes.len() as u64, sha256(&bytes)?);
         Ok(Blob { descriptor, bytes })
     }
 
-    fn json(media_type: MediaType, value: &impl Serialize) -> Result<Blob> {
+    pub(crate) fn json(media_type: MediaType, value: &impl Serialize) -> Result<Blob> {
         Blob::new(media_type, json(value)?)
     }
 
@@ -244,12 +260,12 @@ impl Blob {
     }
 }
 
-fn sha256(bytes: &[u8]) -> Result<Digest> {
+pub(crate) fn sha256(bytes: &[u8]) -> Result<Digest> {
     Ok(format!("sha256:{}", hex::encode(Sha256::digest(bytes))).parse()?)
 }
 
 /// Compact JSON with every object's keys sorted, whatever map type held them.
-fn json(value: &impl Serialize) -> Result<Vec<u8>> {
+pub(crate) fn json(value: &impl Serialize) -> Result<Vec<u8>> {
     let mut value = serde_json::to_value(value)?;
     value.sort_all_objects();
     Ok(serde_json::to_vec(&value)?)
@@ -433,12 +449,13 @@ fn index(images: &[Image], meta: &Meta) -> Result<Blob> {
     Blob::json(MediaType::ImageIndex, &index)
 }
 
-/// Every blob of the image, each once, in digest order.
-fn blobs<'a>(images: &'a [Image], index: &'a Blob) -> Vec<&'a Blob> {
+/// Every blob of the image and of what is attached to it, each once, in digest order.
+fn blobs<'a>(images: &'a [Image], index: &'a Blob, attached: &'a [Blob]) -> Vec<&'a Blob> {
     let mut blobs = vec![index];
     for image in images {
         blobs.extend([&image.layer, &image.config, &image.manifest]);
     }
+    blobs.extend(attached);
     blobs.sort_by_key(|b| b.path());
     blobs.dedup_by_key(|b| b.path());
     blobs

@@ -1,9 +1,14 @@
 //! Std-side tools for pause, kept in their own workspace member so the binary's build never
-//! sees a std crate: `image` writes the multi-arch OCI image, `bench` measures pause against
+//! sees a std crate: `image` writes the multi-arch OCI image with its SBOM and provenance,
+//! `verify` rebuilds a published image's commit and compares, `bench` measures pause against
 //! its peers.
 
+mod artifact;
 mod bench;
 mod image;
+mod provenance;
+mod sbom;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -12,8 +17,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("image") => image::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
+        Some("verify") => verify::main(&args[1..]),
         _ => {
-            eprintln!("usage: pause-tools image|bench [options] (pause itself: `./run` runs it)");
+            eprintln!(
+                "usage: pause-tools image|bench|verify [options] (pause itself: `./run` runs it)"
+            );
             return ExitCode::from(2);
         }
     };
