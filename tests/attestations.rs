@@ -449,19 +449,15 @@ fn verify_matches_a_fresh_copy_and_names_what_was_altered() {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
     );
-    // Read while it runs: the rebuild prints more than a pipe holds.
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    std::thread::scope(|s| {
-        let (out, err) = (
-            child.0.stdout.take().unwrap(),
-            child.0.stderr.take().unwrap(),
-        );
-        let t = s.spawn(move || std::io::read_to_string(err).unwrap());
-        stdout = std::io::read_to_string(out).unwrap();
-        stderr = t.join().unwrap();
-    });
+    // Read while it runs (the rebuild prints more than a pipe holds), and wait for its end
+    // within the limit: on a hang, dropping the child kills it, which ends the readers too.
+    let read = |pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || std::io::read_to_string(pipe).unwrap())
+    };
+    let out = read(Box::new(child.0.stdout.take().unwrap()));
+    let err = read(Box::new(child.0.stderr.take().unwrap()));
     let status = poll_for(VERIFY_LIMIT, || child.0.try_wait().unwrap()).expect("just verify ended");
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
     eprintln!("{stdout}");
     assert!(
         !status.success(),
