@@ -9,17 +9,14 @@ use std::fs;
 use std::time::Instant;
 
 use k8s_cri::v1::security_profile::ProfileType;
-use k8s_cri::v1::{ImageStatusRequest, PodSandboxStatusRequest, SecurityProfile};
+use k8s_cri::v1::{ImageStatusRequest, SecurityProfile};
 use pause_tests::layout::Layout;
 use pause_tests::registry::{Pushed, Registry, can_run_registry};
 use pause_tests::{AMD64, status_value, workspace};
 
 use super::containerd::{self, Containerd};
 use super::enclave::Enclave;
-use super::{
-    Events, assert_is_our_pause_as_pid_1, can_run, image_spec, run_pod, sandbox_config,
-    terminate_pod, verbose_pid,
-};
+use super::{Events, can_run, image_spec, run_pod, sandbox_config, sandbox_pause, terminate_pod};
 
 /// The CRI's tools, and a registry with skopeo to push to it.
 fn can_pull(test: &str) -> bool {
@@ -129,19 +126,8 @@ impl Sandbox {
             "the registry served containerd nothing:\n{log}"
         );
 
-        let status = containerd.call(containerd.runtime().pod_sandbox_status(
-            PodSandboxStatusRequest {
-                pod_sandbox_id: pod.clone(),
-                verbose: true,
-            },
-        ));
-        let pause = enclave.proc(verbose_pid(&status.info));
-        assert_is_our_pause_as_pid_1(&pause);
+        let pause = sandbox_pause(containerd, enclave, &pod);
         let proc_status = fs::read_to_string(pause.join("status")).unwrap();
-        assert_eq!(
-            status_value(&proc_status, "Uid"),
-            "65535\t65535\t65535\t65535"
-        );
         // 2: a seccomp filter (SECCOMP_MODE_FILTER); 0: none.
         let mode = if seccomp { "2" } else { "0" };
         assert_eq!(
