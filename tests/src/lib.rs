@@ -3,6 +3,7 @@
 //! tested is what ships.
 
 pub mod arch;
+pub mod k8s;
 pub mod oci;
 pub mod pause;
 pub mod pod;

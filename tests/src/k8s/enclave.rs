@@ -24,9 +24,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
+use crate::arch::AMD64;
+use crate::process::{poll, poll_for};
+use crate::procfs::only_child;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use pause_tests::{AMD64, only_child, poll, poll_for};
 
 /// Mounted before pause takes over as PID 1 (`$0` is its path). PID 1 is our pause because
 /// holding namespaces and reaping the orphans re-parented to it (shims, conmon) is its job.
@@ -107,6 +109,29 @@ impl Enclave {
     /// /proc/PID inside the enclave, for a PID as the enclave numbers it.
     pub fn proc(&self, pid: u32) -> PathBuf {
         self.path(&format!("/proc/{pid}"))
+    }
+
+    /// Every process inside, as the enclave numbers them (its PID 1 included).
+    pub fn processes(&self) -> Vec<u32> {
+        let dir = fs::read_dir(self.path("/proc")).expect("the enclave's /proc");
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect()
+    }
+
+    /// The cgroups the runtime made under the cgroup parent and has not removed, in every
+    /// hierarchy.
+    pub fn cgroups(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut dirs = cgroups_under(&self.cgroup_parent);
+        while let Some(dir) = dirs.pop() {
+            for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    found.push(entry.path());
+                    dirs.push(entry.path());
+                }
+            }
+        }
+        found
     }
 
     /// Runs `program` inside: in all three namespaces, as a child of `nsenter`.
