@@ -1,11 +1,13 @@
 //! The path a kubelet drives, with real runtimes and our image (`dist/pause-oci.tar`, from
 //! `just image`): containerd 1.6's CRI runs it as the pod sandbox, podman 4.3 as a pod's
 //! infra container; in pull.rs containerd pulls it from a registry instead. Each runtime
-//! runs inside an enclave (enclave.rs) that the kernel tears down with the test, so nothing
-//! a runtime makes outlives it.
+//! runs inside an enclave (pause_tests::enclave) that the kernel tears down with the test,
+//! so nothing a runtime makes outlives it (the machinery is the harness's,
+//! `pause_tests::k8s`, which the bench's churn shares).
 
-mod containerd;
+mod churn;
 mod podman;
+mod probes;
 mod pull;
 
 use std::fs;
@@ -14,26 +16,20 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, ContainerStatusRequest, CreateContainerRequest,
-    ExecSyncRequest, ImageSpec, ImageStatusRequest, LinuxContainerConfig,
-    LinuxContainerSecurityContext, LinuxPodSandboxConfig, LinuxSandboxSecurityContext,
-    ListPodSandboxRequest, NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata,
+    ContainerConfig, ContainerStatusRequest, CreateContainerRequest, ExecSyncRequest,
+    ImageStatusRequest, ListPodSandboxRequest, NamespaceMode, NamespaceOption, PodSandboxConfig,
     PodSandboxState, PodSandboxStatusRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
     StartContainerRequest, StopPodSandboxRequest,
 };
 use nix::sys::signal::Signal;
-use pause_tests::{
-    AMD64, KillOnDrop, have, have_file, poll, privileged, signal_bit, status_value, workspace,
+use pause_tests::busybox;
+use pause_tests::k8s::{
+    APP_IMAGE, Containerd, Enclave, Events, PAUSE_IMAGE, containerd, containerd_with_images,
+    image_spec, pause_archive, sandbox_config, verbose_pid,
 };
-use pause_tests::{busybox, enclave};
+use pause_tests::{AMD64, have, have_file, poll, privileged, signal_bit, status_value};
 
-use containerd::Containerd;
-use enclave::Enclave;
 use podman::Podman;
-
-/// The name `dist/pause-oci.tar` carries, which both runtimes import it as.
-const PAUSE_IMAGE: &str = "localhost/pause:latest";
-const APP_IMAGE: &str = "localhost/pause-test-app:latest";
 /// The app serves this on the pod's localhost; private to the pod's network namespace.
 const PORT: &str = "8080";
 const GREETING: &str = "hello from the app";
@@ -44,14 +40,8 @@ fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     if !can_run("the containerd CRI test", containerd::TOOLS) {
         return;
     }
-    let archive = pause_archive();
     let enclave = Enclave::new("containerd");
-    let containerd = Containerd::start(&enclave, PAUSE_IMAGE, &[]);
-    let app_archive = enclave.path("/run/app.tar");
-    busybox::write_archive(&app_archive, APP_IMAGE);
-    for archive in [&archive, &app_archive] {
-        containerd.ctr(&["images", "import", &archive.display().to_string()]);
-    }
+    let containerd = containerd_with_images(&enclave, &pause_archive(), PAUSE_IMAGE);
     let mut images = containerd.images();
     for image in [PAUSE_IMAGE, APP_IMAGE] {
         let status = containerd.call(images.image_status(ImageStatusRequest {
@@ -64,7 +54,7 @@ fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     let mut cri = containerd.runtime();
 
     // A pod as a kubelet makes one: the sandbox, then an app container in its namespaces.
-    let sandbox = sandbox_config(&enclave);
+    let sandbox = sandbox_config("pause-test", &enclave.cgroup_parent, pod_namespaces());
     let pod = run_pod(&containerd, &sandbox);
     let pause = sandbox_pause(&containerd, &enclave, &pod);
 
@@ -145,8 +135,7 @@ fn podman_pod_runs_our_image_as_its_infra_container() {
         &format!("--cgroup-parent={}", enclave.cgroup_parent),
     ]);
     let mut run_app = vec!["run", "--detach", "--pod", &pod, "--name=app", APP_IMAGE];
-    let app_command = app_command();
-    run_app.extend(app_command.iter().map(String::as_str));
+    run_app.extend(APP_COMMAND);
     podman.run(&run_app);
     let infra = podman.run(&["pod", "inspect", &pod, "--format={{.InfraContainerID}}"]);
     let infra_pid: u32 = podman
@@ -187,23 +176,6 @@ fn can_run(test: &str, tools: &[&str]) -> bool {
         && have_file("/usr/lib/cni/bridge", "containernetworking-plugins", &why)
 }
 
-fn pause_archive() -> PathBuf {
-    let path = workspace().join("dist/pause-oci.tar");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `just image`",
-        path.display()
-    );
-    path
-}
-
-fn image_spec(image: &str) -> ImageSpec {
-    ImageSpec {
-        image: image.into(),
-        ..Default::default()
-    }
-}
-
 /// Network, PID and IPC namespaces shared by the whole pod, held by the sandbox (pause).
 fn pod_namespaces() -> NamespaceOption {
     NamespaceOption {
@@ -214,61 +186,21 @@ fn pod_namespaces() -> NamespaceOption {
     }
 }
 
-fn sandbox_config(enclave: &Enclave) -> PodSandboxConfig {
-    PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata {
-            name: "pause-test".into(),
-            uid: format!("pause-test-{}", std::process::id()),
-            namespace: "default".into(),
-            attempt: 0,
-        }),
-        hostname: "pause-test".into(),
-        linux: Some(LinuxPodSandboxConfig {
-            cgroup_parent: enclave.cgroup_parent.clone(),
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(pod_namespaces()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 /// A persistent server on the pod's localhost that greets and hangs up.
-fn app_command() -> Vec<String> {
-    [
-        busybox::BINARY,
-        "nc",
-        "-ll",
-        "-p",
-        PORT,
-        "-e",
-        busybox::BINARY,
-        "echo",
-        GREETING,
-    ]
-    .map(String::from)
-    .into()
-}
+const APP_COMMAND: [&str; 9] = [
+    busybox::BINARY,
+    "nc",
+    "-ll",
+    "-p",
+    PORT,
+    "-e",
+    busybox::BINARY,
+    "echo",
+    GREETING,
+];
 
 fn app_config() -> ContainerConfig {
-    ContainerConfig {
-        metadata: Some(ContainerMetadata {
-            name: "app".into(),
-            attempt: 0,
-        }),
-        image: Some(image_spec(APP_IMAGE)),
-        command: app_command(),
-        linux: Some(LinuxContainerConfig {
-            security_context: Some(LinuxContainerSecurityContext {
-                namespace_options: Some(pod_namespaces()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pause_tests::k8s::app_config("app", &APP_COMMAND, pod_namespaces())
 }
 
 fn run_pod(containerd: &Containerd, sandbox: &PodSandboxConfig) -> String {
@@ -355,12 +287,6 @@ fn assert_is_our_pause_as_pid_1(proc: &Path) {
     });
 }
 
-/// The process id in a verbose CRI status (`info["info"]`, JSON with a `pid`).
-fn verbose_pid(info: &std::collections::HashMap<String, String>) -> u32 {
-    let json: serde_json::Value = serde_json::from_str(&info["info"]).unwrap();
-    json["pid"].as_u64().expect("pid in the verbose status") as u32
-}
-
 fn assert_shares_namespaces(app: &Path, pause: &Path) {
     for ns in ["net", "ipc", "uts", "pid"] {
         let path = |proc: &Path| fs::read_link(proc.join("ns").join(ns)).unwrap();
@@ -385,47 +311,4 @@ fn assert_app_answers_on_the_pods_localhost(pause: &Path) {
             .unwrap();
         (String::from_utf8_lossy(&out.stdout).trim() == GREETING).then_some(())
     });
-}
-
-/// `ctr events`: containerd's event stream, which carries each task's exit status.
-struct Events {
-    _ctr: KillOnDrop,
-    log: PathBuf,
-}
-
-impl Events {
-    /// Starts `ctr events` and returns once it is subscribed: it has printed an event
-    /// this makes (relabelling the CRI's namespace).
-    fn watch(containerd: &Containerd, enclave: &Enclave) -> Events {
-        let log = enclave.path("/run/events.log");
-        let ctr = KillOnDrop::spawn(
-            containerd
-                .ctr_command(&["events"])
-                .stdout(fs::File::create(&log).unwrap()),
-        );
-        let events = Events { _ctr: ctr, log };
-        let mut probe = 0;
-        poll("`ctr events` to subscribe", || {
-            probe += 1;
-            let label = format!("pause-test-probe={probe}");
-            containerd.ctr(&["namespaces", "label", "k8s.io", &label]);
-            let log = fs::read_to_string(&events.log).unwrap();
-            log.contains(" /namespaces/update ").then_some(())
-        });
-        events
-    }
-
-    /// The exit status of container `id`'s task, once its `/tasks/exit` event is out.
-    fn exit_of(&self, id: &str) -> u32 {
-        poll(&format!("the exit event of {id}"), || {
-            let log = fs::read_to_string(&self.log).unwrap();
-            log.lines().find_map(|line| {
-                let json = line.split_once(" /tasks/exit ")?.1;
-                let event: serde_json::Value = serde_json::from_str(json).unwrap();
-                // ctr prints the event as Go JSON, which leaves out a zero exit_status.
-                (event["container_id"] == id && event["id"] == id)
-                    .then(|| event["exit_status"].as_u64().unwrap_or(0) as u32)
-            })
-        })
-    }
 }

@@ -7,7 +7,7 @@
 use std::fs;
 use std::process::{Command, Stdio};
 
-use super::enclave::Enclave;
+use pause_tests::k8s::Enclave;
 
 const CONTAINERS_CONF: &str = "/run/containers.conf";
 const STORAGE_CONF: &str = "/run/storage.conf";

@@ -14,9 +14,9 @@ use pause_tests::layout::Layout;
 use pause_tests::registry::{Pushed, Registry, can_run_registry};
 use pause_tests::{AMD64, status_value, workspace};
 
-use super::containerd::{self, Containerd};
-use super::enclave::Enclave;
-use super::{Events, can_run, image_spec, run_pod, sandbox_config, sandbox_pause, terminate_pod};
+use pause_tests::k8s::{Containerd, Enclave, Events, containerd, image_spec, sandbox_config};
+
+use super::{can_run, pod_namespaces, run_pod, sandbox_pause, terminate_pod};
 
 /// The CRI's tools, and a registry with skopeo to push to it.
 fn can_pull(test: &str) -> bool {
@@ -89,7 +89,7 @@ impl Sandbox {
     fn run(&self, seccomp: bool) {
         let (containerd, enclave) = (&self.containerd, &self.enclave);
         let events = Events::watch(containerd, enclave);
-        let mut config = sandbox_config(enclave);
+        let mut config = sandbox_config("pause-pull", &enclave.cgroup_parent, pod_namespaces());
         if seccomp {
             let security = config.linux.as_mut().unwrap().security_context.as_mut();
             security.unwrap().seccomp = Some(SecurityProfile {

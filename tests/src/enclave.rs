@@ -121,6 +121,29 @@ impl Enclave {
         self.path(&format!("/proc/{pid}"))
     }
 
+    /// Every process inside, as the enclave numbers them (its PID 1 included).
+    pub fn processes(&self) -> Vec<u32> {
+        let dir = fs::read_dir(self.path("/proc")).expect("the enclave's /proc");
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect()
+    }
+
+    /// The cgroups the runtime made under the cgroup parent and has not removed, in every
+    /// hierarchy.
+    pub fn cgroups(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut dirs = cgroups_under(&self.cgroup_parent);
+        while let Some(dir) = dirs.pop() {
+            for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    found.push(entry.path());
+                    dirs.push(entry.path());
+                }
+            }
+        }
+        found
+    }
+
     /// Runs `program` inside: in all three namespaces, as a child of `nsenter`.
     pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new("nsenter");

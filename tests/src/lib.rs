@@ -6,6 +6,7 @@ pub mod arch;
 pub mod busybox;
 pub mod docker;
 pub mod enclave;
+pub mod k8s;
 pub mod layout;
 pub mod oci;
 pub mod pause;

@@ -31,7 +31,13 @@ pub fn children(pid: Pid) -> Vec<Pid> {
 /// /proc/PID/stat after the command name: space-separated fields, the state letter first,
 /// then the parent; `None` once `pid` is gone.
 pub fn stat(pid: Pid) -> Option<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_at(Path::new(&format!("/proc/{pid}")))
+}
+
+/// `stat` of the process whose /proc directory is `proc` (one in another PID namespace's
+/// /proc, say).
+pub fn stat_at(proc: &Path) -> Option<String> {
+    let stat = fs::read_to_string(proc.join("stat")).ok()?;
     // The command name may hold spaces and parentheses: fields resume after the last ')'.
     Some(stat[stat.rfind(')')? + 2..].to_string())
 }

@@ -4,22 +4,24 @@
 //! containerd runs with its usual paths (`/var/lib/containerd`, `/run/containerd`), which
 //! inside the enclave are tmpfs; the host reaches the socket through `/proc/PID/root`.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::process::{KillOnDrop, poll, poll_for};
+use crate::procfs::only_child;
 use hyper_util::rt::TokioIo;
 use k8s_cri::v1::image_service_client::ImageServiceClient;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{StatusRequest, VersionRequest};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use pause_tests::{only_child, poll, poll_for};
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
 
-use super::enclave::Enclave;
+use crate::enclave::Enclave;
 
 /// The programs it runs: the daemon, its shim, `ctr` for the task API, and runc.
 pub const TOOLS: &[&str] = &["containerd", "containerd-shim-runc-v2", "ctr", "runc"];
@@ -202,6 +204,11 @@ impl Containerd {
         }
     }
 
+    /// Runs `work` (many CRI calls at once, say) on the client's runtime.
+    pub fn block_on<F: Future>(&self, work: F) -> F::Output {
+        self.tokio.block_on(work)
+    }
+
     /// `ctr` on this daemon, in the CRI's namespace; fails the test unless it succeeds.
     pub fn ctr(&self, args: &[&str]) -> String {
         let out = self.ctr_command(args).output().expect("run ctr");
@@ -264,4 +271,59 @@ fn tail(log: &Path) -> String {
     let lines: Vec<&str> = log.lines().collect();
     let tail = lines[lines.len().saturating_sub(30)..].join("\n");
     format!("--- last lines of containerd's log ---\n{tail}")
+}
+
+/// `ctr events`: containerd's event stream, which carries each task's exit status.
+pub struct Events {
+    _ctr: KillOnDrop,
+    log: PathBuf,
+}
+
+impl Events {
+    /// Starts `ctr events` and returns once it is subscribed: it has printed an event
+    /// this makes (relabelling the CRI's namespace).
+    pub fn watch(containerd: &Containerd, enclave: &Enclave) -> Events {
+        let log = enclave.path("/run/events.log");
+        let ctr = KillOnDrop::spawn(
+            containerd
+                .ctr_command(&["events"])
+                .stdout(fs::File::create(&log).unwrap()),
+        );
+        let events = Events { _ctr: ctr, log };
+        let mut probe = 0;
+        poll("`ctr events` to subscribe", || {
+            probe += 1;
+            let label = format!("pause-test-probe={probe}");
+            containerd.ctr(&["namespaces", "label", "k8s.io", &label]);
+            let log = fs::read_to_string(&events.log).unwrap();
+            log.contains(" /namespaces/update ").then_some(())
+        });
+        events
+    }
+
+    /// The exit status of container `id`'s task, once its `/tasks/exit` event is out.
+    pub fn exit_of(&self, id: &str) -> u32 {
+        poll(&format!("the exit event of {id}"), || {
+            self.exits().remove(id)
+        })
+    }
+
+    /// The exit status of each container whose own task (not an exec) has exited so far.
+    pub fn exits(&self) -> HashMap<String, u32> {
+        let log = fs::read_to_string(&self.log).unwrap();
+        log.lines()
+            .filter_map(|line| {
+                let json = line.split_once(" /tasks/exit ")?.1;
+                let event: serde_json::Value = serde_json::from_str(json).unwrap();
+                let id = event["container_id"].as_str()?;
+                // ctr prints the event as Go JSON, which leaves out a zero exit_status.
+                (event["id"] == id).then(|| {
+                    (
+                        id.to_string(),
+                        event["exit_status"].as_u64().unwrap_or(0) as u32,
+                    )
+                })
+            })
+            .collect()
+    }
 }

@@ -1,0 +1,154 @@
+//! Exec probes that leave a process behind, in a pod whose PID namespace is shared (what
+//! users enable to get pause's reaping; openshift/images#27): every leftover is re-parented
+//! to pause, which reaps it, so no zombie accumulates. Checked from the host, through the
+//! enclave's /proc.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+
+use k8s_cri::v1::{
+    ContainerStatusRequest, CreateContainerRequest, ExecSyncRequest, PodSandboxStatusRequest,
+    StartContainerRequest,
+};
+use pause_tests::busybox;
+use pause_tests::k8s::{
+    Enclave, PAUSE_IMAGE, app_config, containerd_with_images, pause_archive, sandbox_config,
+    verbose_pid,
+};
+use pause_tests::{DEADLINE, poll_for, stat_at};
+
+use super::{assert_is_our_pause_as_pid_1, can_run, pod_namespaces, run_pod, stop_and_remove_pod};
+
+const PROBES: usize = 1000;
+/// Probes in flight at once, as a kubelet runs several containers' probes: ExecSync waits
+/// for the probe's output to close, which its `sleep` holds open, so one at a time would
+/// take a tenth of a second each.
+const AT_ONCE: usize = 4;
+/// Each probe's shell exits at once, leaving its `sleep` to the pod.
+const PROBE: &str = "sleep 0.1 &";
+
+#[test]
+fn exec_probes_leave_no_zombie_in_a_shared_pid_namespace() {
+    let started = Instant::now();
+    let tools = ["containerd", "containerd-shim-runc-v2", "ctr", "runc"];
+    if !can_run("the exec probe test", &tools) {
+        return;
+    }
+    let enclave = Enclave::new("probes");
+    let containerd = containerd_with_images(&enclave, &pause_archive(), PAUSE_IMAGE);
+    let mut cri = containerd.runtime();
+    let sandbox = sandbox_config("probes", &enclave.cgroup_parent, pod_namespaces());
+    let pod = run_pod(&containerd, &sandbox);
+    let status = containerd.call(cri.pod_sandbox_status(PodSandboxStatusRequest {
+        pod_sandbox_id: pod.clone(),
+        verbose: true,
+    }));
+    let pause_pid = verbose_pid(&status.info);
+    let pause = enclave.proc(pause_pid);
+    assert_is_our_pause_as_pid_1(&pause);
+    let app = containerd
+        .call(cri.create_container(CreateContainerRequest {
+            pod_sandbox_id: pod.clone(),
+            config: Some(app_config(
+                "app",
+                &[busybox::BINARY, "sleep", "3600"],
+                pod_namespaces(),
+            )),
+            sandbox_config: Some(sandbox.clone()),
+        }))
+        .container_id;
+    containerd.call(cri.start_container(StartContainerRequest {
+        container_id: app.clone(),
+    }));
+    let status = containerd.call(cri.container_status(ContainerStatusRequest {
+        container_id: app.clone(),
+        verbose: true,
+    }));
+    let held = [pause_pid, verbose_pid(&status.info)];
+    let pod_ns = fs::read_link(pause.join("ns/pid")).unwrap();
+    // The pod's processes, from the host: those in pause's PID namespace, with the
+    // parent (as the enclave numbers it) and state of each; pause and the app left out.
+    let leftovers = || -> Vec<(u32, u32, char)> {
+        enclave
+            .processes()
+            .into_iter()
+            .filter(|pid| !held.contains(pid))
+            .filter_map(|pid| {
+                let proc: PathBuf = enclave.proc(pid);
+                (fs::read_link(proc.join("ns/pid")).ok()? == pod_ns).then_some(())?;
+                let stat = stat_at(&proc)?;
+                let mut fields = stat.split(' ');
+                let state = fields.next()?.chars().next()?;
+                Some((pid, fields.next()?.parse().ok()?, state))
+            })
+            .collect()
+    };
+
+    let mut reparented = 0;
+    let mut most_zombies = 0;
+    for _ in 0..PROBES / AT_ONCE {
+        let execs = containerd.block_on(async {
+            let mut probes = JoinSet::new();
+            for _ in 0..AT_ONCE {
+                let mut cri = cri.clone();
+                let cmd = [busybox::BINARY, "sh", "-c", PROBE]
+                    .map(String::from)
+                    .into();
+                let container_id = app.clone();
+                probes.spawn(async move {
+                    cri.exec_sync(ExecSyncRequest {
+                        container_id,
+                        cmd,
+                        timeout: 10,
+                    })
+                    .await
+                });
+            }
+            probes.join_all().await
+        });
+        for exec in execs {
+            let exec = exec.expect("ExecSync failed").into_inner();
+            assert_eq!(exec.exit_code, 0, "{exec:?}");
+        }
+        let now = leftovers();
+        reparented += now
+            .iter()
+            .filter(|(_, parent, state)| *parent == pause_pid && *state != 'Z')
+            .count();
+        most_zombies = most_zombies.max(now.iter().filter(|(_, _, state)| *state == 'Z').count());
+    }
+    let probed = started.elapsed();
+    // The last sleeps end within a tenth of a second; pause reaps each as it does.
+    let mut left = leftovers();
+    let _ = poll_for(DEADLINE, || {
+        left = leftovers();
+        left.is_empty().then_some(())
+    });
+    let zombies: Vec<_> = left.iter().filter(|(_, _, state)| *state == 'Z').collect();
+    assert!(
+        zombies.is_empty(),
+        "zombies in the pod (pid, parent, state): {zombies:?}"
+    );
+    assert!(
+        left.is_empty(),
+        "probe processes still in the pod: {left:?}"
+    );
+    // The shell that started a sleep exits first: the sleep is then pause's child, and
+    // only pause can reap it (the shim that ran the shell is outside the namespace).
+    assert!(
+        reparented > 0,
+        "no probe's sleep was ever seen as pause's child"
+    );
+
+    stop_and_remove_pod(&containerd, &pod);
+    drop(containerd);
+    enclave.close();
+    eprintln!(
+        "exec probes: {PROBES} in {probed:.1?}; sleeps seen as pause's children: {reparented}; \
+         most zombies seen at once: {most_zombies}; {:.1?} in all",
+        started.elapsed()
+    );
+}
