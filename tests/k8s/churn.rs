@@ -10,7 +10,7 @@ use std::time::Instant;
 use k8s_cri::v1::{ListContainersRequest, ListPodSandboxRequest, PodSandboxState, VersionRequest};
 use pause_tests::k8s::churn::{CONCURRENCY, PODS, churn};
 use pause_tests::k8s::{
-    Enclave, Events, PAUSE_IMAGE, containerd_with_images, pause_archive, sandbox_config,
+    Enclave, Events, PAUSE_IMAGE, containerd, containerd_with_images, pause_archive, sandbox_config,
 };
 use pause_tests::{DEADLINE, poll, poll_for, stat_at};
 
@@ -24,8 +24,7 @@ const KILLED: u32 = 128 + 9;
 #[test]
 fn pods_under_churn_leave_nothing_behind() {
     let started = Instant::now();
-    let tools = ["containerd", "containerd-shim-runc-v2", "ctr", "runc"];
-    if !can_run("the churn test", &tools) {
+    if !can_run("the churn test", containerd::TOOLS) {
         return;
     }
     let enclave = Enclave::new("churn");
