@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use anyhow::Result;
 use procfs::Current as _;
 
+use super::churn::{self, ChurnFigures};
 use super::format::{MS, US, ratio, spread, thousands, whole};
 use super::measure::{Figures, Stats};
 use super::peers::{ASM_FLAGS, C_FLAGS, FLOOR_FLAGS, Peer};
@@ -71,6 +72,7 @@ pub(super) struct Report<'a> {
     pub(super) machine: Machine,
     pub(super) peers: &'a [Peer],
     pub(super) figures: &'a [Figures],
+    pub(super) churn: &'a [ChurnFigures],
     pub(super) floor: Stats,
     pub(super) floor_bytes: u64,
     pub(super) arches: Vec<(String, u64)>,
@@ -171,6 +173,8 @@ impl Report<'_> {
             spread(self.floor, US)
         );
 
+        s += &churn::results(self.churn);
+
         let _ = writeln!(
             s,
             "\n## pause on every architecture\n\n| arch | file bytes |\n|---|---:|"
@@ -269,13 +273,15 @@ impl Report<'_> {
             "\nMedians on {} ({} cores), Linux {}, {}; a static ELF that only exits takes {} µs \
              from exec to exit. OCI image blobs: {}. Every figure with min and max, and how \
              each is taken: [bench/results.md](bench/results.md).\n\n\
+             {}\n\n\
              ![pause against its peers](bench/chart.svg)",
             m.cpu,
             m.cores,
             m.kernel,
             &m.date[..10],
             whole(self.floor.median, US),
-            images.join(", ")
+            images.join(", "),
+            churn::summary(self.churn)
         );
         s
     }
@@ -312,10 +318,11 @@ fn method() -> String {
 - Every timed figure is noisy: two cores shared with other work, no CPU pinning; the max is
   one outlier run, so compare medians. Sizes and syscall counts are exact and repeat; memory
   moves by a page or so between runs.
-",
+{churn}",
         exec = thousands(EXEC_RUNS as u64),
         term = TERM_RUNS,
         rounds = REAP_ROUNDS,
         n = thousands(ORPHANS as u64),
+        churn = churn::method(),
     )
 }
