@@ -204,3 +204,8 @@ test-k8s: image
 bench: image
     cargo run --quiet --release -p pause-tools -- bench
     just readme
+
+# Only the bench's pods-under-churn section (containerd's CRI): printed, and written to
+# target/bench/churn.md; bench/ is left as it is.
+bench-churn: image
+    cargo run --quiet --release -p pause-tools -- bench churn

@@ -57,7 +57,7 @@ fn pods_under_churn_leave_nothing_behind() {
     stop_and_remove_pod(&containerd, &pod);
 
     let churning = Instant::now();
-    let cycles = churn(&containerd, &enclave);
+    let cycles = churn(&containerd, &enclave, 0..PODS);
     assert_eq!(cycles.len(), PODS);
     let churned = churning.elapsed();
 

@@ -3,9 +3,11 @@
 //! to pause, which reaps it, so no zombie accumulates. Checked from the host, through the
 //! enclave's /proc.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
@@ -88,39 +90,56 @@ fn exec_probes_leave_no_zombie_in_a_shared_pid_namespace() {
             .collect()
     };
 
-    let mut reparented = 0;
-    let mut most_zombies = 0;
-    for _ in 0..PROBES / AT_ONCE {
-        let execs = containerd.block_on(async {
-            let mut probes = JoinSet::new();
-            for _ in 0..AT_ONCE {
-                let mut cri = cri.clone();
-                let cmd = [busybox::BINARY, "sh", "-c", PROBE]
-                    .map(String::from)
-                    .into();
-                let container_id = app.clone();
-                probes.spawn(async move {
-                    cri.exec_sync(ExecSyncRequest {
-                        container_id,
-                        cmd,
-                        timeout: 10,
-                    })
-                    .await
-                });
+    // While the probes run, a watcher samples the pod: each sleep whose shell has exited
+    // shows up as pause's child for most of its tenth of a second.
+    let probing = AtomicBool::new(true);
+    let (reparented, most_zombies) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let (mut reparented, mut most_zombies) = (BTreeSet::new(), 0);
+            while probing.load(Ordering::Relaxed) {
+                let now = leftovers();
+                reparented.extend(
+                    now.iter()
+                        .filter(|(_, parent, state)| *parent == pause_pid && *state != 'Z')
+                        .map(|(pid, _, _)| *pid),
+                );
+                let zombies = now.iter().filter(|(_, _, state)| *state == 'Z').count();
+                most_zombies = most_zombies.max(zombies);
+                // A sampling cadence, not a wait: each sleep lives ~100 ms.
+                std::thread::sleep(Duration::from_millis(5));
             }
-            probes.join_all().await
+            (reparented.len(), most_zombies)
         });
-        for exec in execs {
-            let exec = exec.expect("ExecSync failed").into_inner();
-            assert_eq!(exec.exit_code, 0, "{exec:?}");
+        // Stops the watcher however the probes end (a failed one panics).
+        let _stop = Stop(&probing);
+        for _ in 0..PROBES / AT_ONCE {
+            let execs = containerd.block_on(async {
+                let mut probes = JoinSet::new();
+                for _ in 0..AT_ONCE {
+                    let mut cri = cri.clone();
+                    let cmd = [busybox::BINARY, "sh", "-c", PROBE]
+                        .map(String::from)
+                        .into();
+                    let container_id = app.clone();
+                    probes.spawn(async move {
+                        cri.exec_sync(ExecSyncRequest {
+                            container_id,
+                            cmd,
+                            timeout: 10,
+                        })
+                        .await
+                    });
+                }
+                probes.join_all().await
+            });
+            for exec in execs {
+                let exec = exec.expect("ExecSync failed").into_inner();
+                assert_eq!(exec.exit_code, 0, "{exec:?}");
+            }
         }
-        let now = leftovers();
-        reparented += now
-            .iter()
-            .filter(|(_, parent, state)| *parent == pause_pid && *state != 'Z')
-            .count();
-        most_zombies = most_zombies.max(now.iter().filter(|(_, _, state)| *state == 'Z').count());
-    }
+        drop(_stop);
+        watcher.join().unwrap()
+    });
     let probed = started.elapsed();
     // A witness that the leftovers are pause's to reap: one more probe whose sleep lets go
     // of the output, so ExecSync returns while it runs. Its shell exits at once, and the
@@ -163,7 +182,15 @@ fn exec_probes_leave_no_zombie_in_a_shared_pid_namespace() {
     enclave.close();
     eprintln!(
         "exec probes: {PROBES} in {probed:.1?}; sleeps seen as pause's children: {reparented}; \
-         most zombies seen at once: {most_zombies}; {:.1?} in all",
+         most zombies seen at once (each reaped): {most_zombies}; {:.1?} in all",
         started.elapsed()
     );
+}
+
+struct Stop<'a>(&'a AtomicBool);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }

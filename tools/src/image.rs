@@ -178,6 +178,26 @@ pub fn blob_bytes(binary: &Path, arch: &str) -> Result<u64> {
     Ok(Image::new(&bytes, arch, &Meta::from_env()?)?.bytes())
 }
 
+/// A single-platform image of `binary`, made as `main` makes each platform's, as an
+/// oci-archive that containerd imports as `localhost/pause:<tag>`: how the bench packages a
+/// peer in the role of the pod sandbox.
+pub fn single_archive(binary: &Path, arch: &str, tag: &str) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+    let meta = Meta::from_env()?;
+    let images = [Image::new(&bytes, arch, &meta)?];
+    let index = index(&images, &meta)?;
+    let files = layout(
+        vec![named(index.descriptor.clone(), tag)],
+        &blobs(&images, &index, &[]),
+    )?;
+    oci_archive(&files, meta.epoch)
+}
+
+/// The name containerd gives the image `single_archive` makes with `tag`.
+pub fn reference(tag: &str) -> String {
+    format!("{REPOSITORY}:{tag}")
+}
+
 /// What the image says about where it came from.
 pub(crate) struct Meta {
     /// Seconds since the epoch: the one time every timestamp uses.
@@ -485,7 +505,7 @@ fn named(mut descriptor: Descriptor, reference: &str) -> Descriptor {
         (ANNOTATION_REF_NAME.to_string(), reference.to_string()),
         (
             ANNOTATION_IMAGE_NAME.to_string(),
-            format!("{REPOSITORY}:{reference}"),
+            self::reference(reference),
         ),
     ])));
     descriptor

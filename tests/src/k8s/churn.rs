@@ -1,8 +1,9 @@
-//! Pods under churn: `PODS` whole pod lifecycles through the CRI, `CONCURRENCY` at a time,
+//! Pods under churn: whole pod lifecycles through the CRI (`PODS` of them), `CONCURRENCY` at a time,
 //! each as a kubelet drives one: RunPodSandbox, an app container created and started, the
 //! app stopped and removed, StopPodSandbox, RemovePodSandbox. The k8s tests check what the
 //! churn leaves behind; the bench times it.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -45,10 +46,11 @@ fn namespaces() -> NamespaceOption {
     }
 }
 
-/// Runs the churn on `containerd` (in `enclave`, whose cgroup parent the pods use) and
-/// returns every lifecycle in the order they started. A failed CRI call fails the churn.
-pub fn churn(containerd: &Containerd, enclave: &Enclave) -> Vec<Cycle> {
-    let next = Arc::new(AtomicUsize::new(0));
+/// Runs the lifecycles of pods `pods` (`churn-<i>`) on `containerd` (in `enclave`, whose
+/// cgroup parent the pods use) and returns each in the order they started. A failed CRI
+/// call fails the churn.
+pub fn churn(containerd: &Containerd, enclave: &Enclave, pods: Range<usize>) -> Vec<Cycle> {
+    let (next, end) = (Arc::new(AtomicUsize::new(pods.start)), pods.end);
     let mut cycles = containerd.block_on(async {
         let mut workers = JoinSet::new();
         for _ in 0..CONCURRENCY {
@@ -58,7 +60,7 @@ pub fn churn(containerd: &Containerd, enclave: &Enclave) -> Vec<Cycle> {
                 let mut done = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= PODS {
+                    if i >= end {
                         return Ok::<_, tonic::Status>(done);
                     }
                     let name = format!("churn-{i}");

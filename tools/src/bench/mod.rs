@@ -8,8 +8,12 @@
 //!
 //! The modules: `peers` (the programs and how the bench builds its own), `measure` (the
 //! figures of a peer not as PID 1), `pid1` (as PID 1), `cgroup` (as a pod's process under
-//! runc, in its own memory cgroup), `process` (spawning, waiting and /proc), `report`
-//! (results.md, summary.md and the method), `chart`, `format` (numbers).
+//! runc, in its own memory cgroup), `churn` (pods under churn through containerd's CRI, its
+//! own section), `process` (spawning, waiting and /proc), `report` (results.md, summary.md
+//! and the method), `chart`, `format` (numbers).
+//!
+//! `pause-tools bench churn` runs only the churn and prints its section (`just bench-churn`),
+//! writing nothing under bench/.
 //!
 //! Crates: `nix` (posix_spawn, fork, setns, kill, waitpid, the subreaper flag); `rustix`
 //! (pidfd_open and poll: waits with a deadline, which nix lacks); `libc` (`_exit` in a forked
@@ -17,10 +21,12 @@
 //! `syscalls` (syscall names to x86_64 numbers, the table the tests use); `goblin` (whether an
 //! ELF names an interpreter); `plotters` (the chart, SVG backend only); `humantime` (the date);
 //! `tempfile` (strace logs, bundles); `fastrand` (seeded shuffles of the run order);
-//! `oci-spec` (the pods' config.json, as the runtime spec types).
+//! `oci-spec` (the pods' config.json, as the runtime spec types); `pause-tests` (the k8s
+//! tests' enclave, containerd and churn, for the churn).
 
 mod cgroup;
 mod chart;
+mod churn;
 mod format;
 mod measure;
 mod peers;
@@ -29,7 +35,7 @@ mod process;
 mod report;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
@@ -58,10 +64,11 @@ const REAP_LIMIT: Duration = Duration::from_secs(5);
 const PID1_TERM_LIMIT: Duration = Duration::from_secs(2);
 
 pub fn main(args: &[String]) -> Result<()> {
-    ensure!(
-        args.is_empty(),
-        "usage: pause-tools bench (it takes no options)"
-    );
+    let only_churn = match args {
+        [] => false,
+        [only] if only == "churn" => true,
+        _ => anyhow::bail!("usage: pause-tools bench [churn]"),
+    };
     ensure!(
         geteuid().is_root(),
         "the bench runs as root: it makes PID namespaces"
@@ -69,16 +76,33 @@ pub fn main(args: &[String]) -> Result<()> {
     // Whatever a peer leaves behind (dumb-init's child when dumb-init is killed, say) is
     // re-parented to the bench rather than to the host's init, so the bench reaps it.
     prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
-    let result = run();
+    let result = if only_churn { run_churn() } else { run() };
     process::reap_strays();
     result
 }
 
-fn run() -> Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+fn checkout() -> Result<PathBuf> {
+    Ok(Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("tools/ has a parent")?
-        .to_path_buf();
+        .to_path_buf())
+}
+
+/// Only the churn: its section on stdout and in target/bench/churn.md.
+fn run_churn() -> Result<()> {
+    let root = checkout()?;
+    let build = root.join("target/bench");
+    fs::create_dir_all(&build)?;
+    let built = peers::build_programs(&root, &build)?;
+    let figures = churn::measure(&built.glibc, &build)?;
+    let section = churn::results(&figures) + "\n" + &churn::method();
+    fs::write(build.join("churn.md"), &section)?;
+    println!("{section}\n{}", churn::summary(&figures));
+    Ok(())
+}
+
+fn run() -> Result<()> {
+    let root = checkout()?;
     let build = root.join("target/bench");
     fs::create_dir_all(&build)?;
     let spawner = Spawner::new()?;
@@ -115,6 +139,7 @@ fn run() -> Result<()> {
         "as a pod's process under runc: {POD_ROUNDS} pods of each that runs alone"
     ));
     let (cgroups, pods) = cgroup::measure(&peers, &exact)?;
+    let churn = churn::measure(&built.glibc, &build)?;
 
     let figures: Vec<Figures> = exact
         .into_iter()
@@ -134,6 +159,7 @@ fn run() -> Result<()> {
         machine: Machine::here(&root)?,
         peers: &peers,
         figures: &figures,
+        churn: &churn,
         floor: floor_exec,
         floor_bytes: fs::metadata(&built.floor)?.len(),
         cgroups,

@@ -85,7 +85,7 @@ pub(super) const ASM_FLAGS: &[&str] = &[
 /// The programs the bench builds itself, from bench/.
 pub(super) struct BuiltPrograms {
     asm: PathBuf,
-    glibc: PathBuf,
+    pub(super) glibc: PathBuf,
     musl: PathBuf,
     pub(super) floor: PathBuf,
 }

@@ -12,6 +12,7 @@ use anyhow::Result;
 use procfs::Current as _;
 
 use super::cgroup::{self, PodFigures};
+use super::churn::{self, ChurnFigures};
 use super::format::{MS, US, count_spread, ratio, spread, thousands, whole};
 use super::measure::{Figures, Stats};
 use super::peers::{ASM_FLAGS, C_FLAGS, FLOOR_FLAGS, Peer};
@@ -72,6 +73,7 @@ pub(super) struct Report<'a> {
     pub(super) machine: Machine,
     pub(super) peers: &'a [Peer],
     pub(super) figures: &'a [Figures],
+    pub(super) churn: &'a [ChurnFigures],
     pub(super) floor: Stats,
     pub(super) floor_bytes: u64,
     pub(super) arches: Vec<(String, u64)>,
@@ -175,6 +177,8 @@ impl Report<'_> {
             "| floor: only exit_group | (none) | {} | 1.0 | | | | |",
             spread(self.floor, US)
         );
+
+        s += &churn::results(self.churn);
 
         let _ = writeln!(
             s,
@@ -308,6 +312,7 @@ impl Report<'_> {
              a runc container running the peer alone is charged once it idles, kernel memory \
              included ({}, {} pods of each). OCI image blobs: {}. Every figure with min and \
              max, and how each is taken: [bench/results.md](bench/results.md).\n\n\
+             {}\n\n\
              ![pause against its peers](bench/chart.svg)",
             m.cpu,
             m.cores,
@@ -317,7 +322,8 @@ impl Report<'_> {
             thousands(TERM_RUNS as u64),
             self.cgroups.name(),
             POD_ROUNDS,
-            images.join(", ")
+            images.join(", "),
+            churn::summary(self.churn)
         );
         s
     }
@@ -387,11 +393,12 @@ fn method() -> String {
   it only through a handler.
 - Every timed figure is noisy: two cores shared with other work, no CPU pinning; the max is
   one outlier run, so compare medians. Sizes and syscall counts are exact and repeat.
-",
+{churn}",
         exec = thousands(EXEC_RUNS as u64),
         term = thousands(TERM_RUNS as u64),
         pods = POD_ROUNDS,
         rounds = REAP_ROUNDS,
         n = thousands(ORPHANS as u64),
+        churn = churn::method(),
     )
 }
