@@ -56,7 +56,7 @@ fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     // A pod as a kubelet makes one: the sandbox, then an app container in its namespaces.
     let sandbox = sandbox_config("pause-test", &enclave.cgroup_parent, pod_namespaces());
     let pod = run_pod(&containerd, &sandbox);
-    let pause = sandbox_pause(&containerd, &enclave, &pod);
+    let pause = enclave.proc(sandbox_pause(&containerd, &enclave, &pod));
 
     let app = containerd
         .call(cri.create_container(CreateContainerRequest {
@@ -239,16 +239,17 @@ fn stop_and_remove_pod(containerd: &Containerd, pod: &str) {
     }));
 }
 
-/// The /proc/PID of `pod`'s sandbox process, checked to be our pause as PID 1, run as the
-/// image's user.
-fn sandbox_pause(containerd: &Containerd, enclave: &Enclave, pod: &str) -> PathBuf {
+/// The PID (as the enclave numbers it) of `pod`'s sandbox process, checked to be our pause
+/// as PID 1, run as the image's user.
+fn sandbox_pause(containerd: &Containerd, enclave: &Enclave, pod: &str) -> u32 {
     let status = containerd.call(containerd.runtime().pod_sandbox_status(
         PodSandboxStatusRequest {
             pod_sandbox_id: pod.to_string(),
             verbose: true,
         },
     ));
-    let pause = enclave.proc(verbose_pid(&status.info));
+    let pid = verbose_pid(&status.info);
+    let pause = enclave.proc(pid);
     assert_is_our_pause_as_pid_1(&pause);
     let proc_status = fs::read_to_string(pause.join("status")).unwrap();
     assert_eq!(
@@ -256,7 +257,7 @@ fn sandbox_pause(containerd: &Containerd, enclave: &Enclave, pod: &str) -> PathB
         "65535\t65535\t65535\t65535",
         "the CRI runs the sandbox as the image's user"
     );
-    pause
+    pid
 }
 
 /// `proc` (a /proc/PID) runs dist/pause-linux-amd64, byte for byte, as PID 1 of its PID

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use k8s_cri::v1::{
-    ContainerStatusRequest, CreateContainerRequest, ExecSyncRequest, PodSandboxStatusRequest,
-    StartContainerRequest,
+    ContainerStatusRequest, CreateContainerRequest, ExecSyncRequest, StartContainerRequest,
 };
 use pause_tests::busybox;
 use pause_tests::k8s::{
@@ -22,7 +21,7 @@ use pause_tests::k8s::{
 };
 use pause_tests::{DEADLINE, poll, poll_for, stat_at};
 
-use super::{assert_is_our_pause_as_pid_1, can_run, pod_namespaces, run_pod, stop_and_remove_pod};
+use super::{can_run, pod_namespaces, run_pod, sandbox_pause, stop_and_remove_pod};
 
 const PROBES: usize = 1000;
 /// Probes in flight at once, as a kubelet runs several containers' probes: ExecSync waits
@@ -45,13 +44,8 @@ fn exec_probes_leave_no_zombie_in_a_shared_pid_namespace() {
     let mut cri = containerd.runtime();
     let sandbox = sandbox_config("probes", &enclave.cgroup_parent, pod_namespaces());
     let pod = run_pod(&containerd, &sandbox);
-    let status = containerd.call(cri.pod_sandbox_status(PodSandboxStatusRequest {
-        pod_sandbox_id: pod.clone(),
-        verbose: true,
-    }));
-    let pause_pid = verbose_pid(&status.info);
+    let pause_pid = sandbox_pause(&containerd, &enclave, &pod);
     let pause = enclave.proc(pause_pid);
-    assert_is_our_pause_as_pid_1(&pause);
     let app = containerd
         .call(cri.create_container(CreateContainerRequest {
             pod_sandbox_id: pod.clone(),

@@ -126,7 +126,7 @@ impl Sandbox {
             "the registry served containerd nothing:\n{log}"
         );
 
-        let pause = sandbox_pause(containerd, enclave, &pod);
+        let pause = enclave.proc(sandbox_pause(containerd, enclave, &pod));
         let proc_status = fs::read_to_string(pause.join("status")).unwrap();
         // 2: a seccomp filter (SECCOMP_MODE_FILTER); 0: none.
         let mode = if seccomp { "2" } else { "0" };
