@@ -30,17 +30,25 @@ pub mod nr {
     pub const EXIT_GROUP: usize = 234;
 }
 
+/// `asm!` for a syscall: the given template and operands, then every register the kernel
+/// may clobber beyond r3..r6, which each call lists itself (as arguments or as clobbers).
+macro_rules! sc {
+    ($($template:literal),+; $($operands:tt)*) => {
+        asm!($($template),+, $($operands)*,
+             lateout("r7") _, lateout("r8") _, lateout("r9") _, lateout("r10") _,
+             lateout("r11") _, lateout("r12") _, lateout("cr0") _, lateout("ctr") _,
+             lateout("xer") _, options(nostack))
+    };
+}
+
 #[inline(always)]
 pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("sc", "bns+ 1f", "neg 3, 3", "1:",
-             inlateout("r0") NR => _, lateout("r3") ret,
-             lateout("r4") _, lateout("r5") _, lateout("r6") _, lateout("r7") _,
-             lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
-             lateout("r12") _, lateout("cr0") _, lateout("ctr") _, lateout("xer") _,
-             options(nostack));
+        sc!("sc", "bns+ 1f", "neg 3, 3", "1:";
+            inlateout("r0") NR => _, lateout("r3") ret,
+            lateout("r4") _, lateout("r5") _, lateout("r6") _);
     }
     ret
 }
@@ -50,12 +58,8 @@ pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("sc",
-             inlateout("r0") NR => _, lateout("r3") ret,
-             lateout("r4") _, lateout("r5") _, lateout("r6") _, lateout("r7") _,
-             lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
-             lateout("r12") _, lateout("cr0") _, lateout("ctr") _, lateout("xer") _,
-             options(nostack));
+        sc!("sc"; inlateout("r0") NR => _, lateout("r3") ret,
+            lateout("r4") _, lateout("r5") _, lateout("r6") _);
     }
     ret
 }
@@ -71,12 +75,8 @@ pub unsafe fn syscall3_unchecked<const NR: usize>(a0: usize, a1: usize, a2: usiz
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("sc",
-             inlateout("r0") NR => _, inlateout("r3") a0 as isize => ret,
-             inlateout("r4") a1 => _, inlateout("r5") a2 => _, lateout("r6") _, lateout("r7") _,
-             lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
-             lateout("r12") _, lateout("cr0") _, lateout("ctr") _, lateout("xer") _,
-             options(nostack));
+        sc!("sc"; inlateout("r0") NR => _, inlateout("r3") a0 as isize => ret,
+            inlateout("r4") a1 => _, inlateout("r5") a2 => _, lateout("r6") _);
     }
     ret
 }
@@ -86,12 +86,9 @@ pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usi
     let ret;
     // SAFETY: the caller passes a syscall whose memory effects it has checked.
     unsafe {
-        asm!("sc", "bns+ 1f", "neg 3, 3", "1:",
-             inlateout("r0") NR => _, inlateout("r3") a0 as isize => ret,
-             inlateout("r4") a1 => _, inlateout("r5") a2 => _, inlateout("r6") a3 => _,
-             lateout("r7") _, lateout("r8") _, lateout("r9") _, lateout("r10") _,
-             lateout("r11") _, lateout("r12") _, lateout("cr0") _, lateout("ctr") _,
-             lateout("xer") _, options(nostack));
+        sc!("sc", "bns+ 1f", "neg 3, 3", "1:";
+            inlateout("r0") NR => _, inlateout("r3") a0 as isize => ret,
+            inlateout("r4") a1 => _, inlateout("r5") a2 => _, inlateout("r6") a3 => _);
     }
     ret
 }
