@@ -249,7 +249,7 @@ arches! {$
         machine: em::S390,
         arch_file: "s390x.rs",
         block: "pause",
-        budget: 688,
+        budget: 672,
         sysno: sysno_of!(s390x),
         guest: Guest::Boots(&kernels::S390X),
     }
@@ -280,7 +280,7 @@ arches! {$
         machine: em::ARM,
         arch_file: "arm.rs",
         block: "pause",
-        budget: 560,
+        budget: 544,
         sysno: sysno_of!(arm),
         guest: Guest::Boots(&kernels::ARMMP),
     }
@@ -294,7 +294,7 @@ arches! {$
         machine: em::ARM,
         arch_file: "arm.rs",
         block: "pause",
-        budget: 560,
+        budget: 544,
         sysno: sysno_of!(arm),
         guest: Guest::Boots(&kernels::ARMMP),
     }
@@ -308,7 +308,7 @@ arches! {$
         machine: em::LOONGARCH,
         arch_file: "loongarch64.rs",
         block: "ppoll",
-        budget: 784,
+        budget: 768,
         sysno: sysno_of!(loongarch64),
         guest: Guest::NoKernel("Debian's loong64 is a ports architecture, whose archive is not reachable here"),
     }
