@@ -105,10 +105,11 @@ setup:
     # protobuf-compiler: k8s-cri's build script generates the CRI client with protoc.
     # docker-registry: the registry the image is pushed to and pulled from (the suite runs
     # its own, on loopback, whatever the package's service does). docker.io: Docker 20.10,
-    # whose dockerd the suite runs privately (the package does not start one).
+    # whose dockerd the suite runs privately (the package does not start one). zstd: Debian
+    # 14's loong64 kernel is a zstd EFI zboot image, which qemu cannot unpack itself.
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
-          gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv)
+          gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv zstd)
     # qemu-system for the real-kernel suite. A machine whose qemu-utils comes from
     # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
     # qemu-system-common): take it from the same backports, on the mirror apt already uses.

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 
 use pause_tests::Kernel;
 
+use crate::zboot;
+
 /// What one guest boots: the kernel image, its version, and busybox-static.
 pub struct Unpacked {
     pub kernel: PathBuf,
@@ -33,17 +35,32 @@ pub fn fetch(kernel: &Kernel) -> Unpacked {
     let root = cache().join(format!("{}-{}", kernel.debian_arch, kernel.suite));
     let apt = Apt::new(&root, kernel);
     apt.run("apt-get", &["update", "-q"]);
-    // The metapackage's first dependency is the kernel of the current ABI.
-    let show = apt.run("apt-cache", &["show", "--no-all-versions", kernel.package]);
-    let depends = show.lines().find_map(|l| l.strip_prefix("Depends: "));
-    let depends = depends.unwrap_or_else(|| panic!("{}: no Depends in\n{show}", kernel.package));
-    let image = depends.split([' ', ',']).next().unwrap();
-    let unpacked = apt.unpack(image);
-    let kernel_file = find(&unpacked.join("boot"), |name| {
-        name.starts_with("vmlinuz-") || name.starts_with("vmlinux-")
-    });
-    let name = kernel_file.file_name().unwrap().to_str().unwrap();
-    let version = name.split_once('-').unwrap().1.to_string();
+    // The metapackage depends on the kernel of the current ABI. Up to Debian 13 that package
+    // holds the image in /boot; from Debian 14 it holds nothing and depends on
+    // linux-binary-ABI, which has it in /usr/lib/modules/ABI/.
+    let image = apt.dependency(kernel.package, "linux-image-");
+    let unpacked = match apt
+        .dependencies(&image)
+        .into_iter()
+        .find(|d| d.starts_with("linux-binary-"))
+    {
+        Some(binary) => apt.unpack(&binary),
+        None => apt.unpack(&image),
+    };
+    let boot = unpacked.join("boot");
+    let (kernel_file, version) = if boot.is_dir() {
+        let file = find(&boot, |name| {
+            name.starts_with("vmlinuz-") || name.starts_with("vmlinux-")
+        });
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let version = name.split_once('-').unwrap().1.to_string();
+        (file, version)
+    } else {
+        let modules = find(&unpacked.join("usr/lib/modules"), |_| true);
+        let version = modules.file_name().unwrap().to_str().unwrap().to_string();
+        (modules.join("vmlinuz"), version)
+    };
+    let kernel_file = zboot::unpacked(&kernel_file);
     let busybox = apt.unpack("busybox-static");
     let busybox = [busybox.join("bin/busybox"), busybox.join("usr/bin/busybox")]
         .into_iter()
@@ -124,6 +141,27 @@ impl Apt {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{tool} {args:?}: {stderr}");
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The names `package`'s current version depends on, version constraints and
+    /// alternatives left out.
+    fn dependencies(&self, package: &str) -> Vec<String> {
+        let show = self.run("apt-cache", &["show", "--no-all-versions", package]);
+        let depends = show.lines().find_map(|l| l.strip_prefix("Depends: "));
+        let depends = depends.unwrap_or_else(|| panic!("{package}: no Depends in\n{show}"));
+        depends
+            .split(',')
+            .map(|d| d.split_whitespace().next().unwrap().to_string())
+            .collect()
+    }
+
+    /// The first package `package` depends on whose name starts with `prefix`.
+    fn dependency(&self, package: &str, prefix: &str) -> String {
+        let found = self
+            .dependencies(package)
+            .into_iter()
+            .find(|d| d.starts_with(prefix));
+        found.unwrap_or_else(|| panic!("{package} depends on no {prefix}*"))
     }
 
     /// `package`'s current version unpacked into the cache (downloaded if not there yet).

@@ -40,9 +40,10 @@ impl Vm {
         let console = dir.path().join("console.log");
         let log = fs::File::create(&console).unwrap();
         let append = format!(
-            "console={} panic=-1 loglevel={loglevel} rdinit={init}",
-            kernel.console
+            "console={} panic=-1 loglevel={loglevel} rdinit={init} {}",
+            kernel.console, kernel.append
         );
+        let append = append.trim_end();
         let qemu = KillOnDrop::spawn(
             Command::new(which(kernel.qemu_system))
                 .args(kernel.machine)
@@ -60,7 +61,7 @@ impl Vm {
                 .arg(image)
                 .arg("-initrd")
                 .arg(&initramfs)
-                .args(["-append", &append])
+                .args(["-append", append])
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log),

@@ -6,6 +6,7 @@
 
 mod debian;
 mod guest;
+mod zboot;
 
 use std::fs;
 use std::time::{Duration, Instant};
@@ -20,19 +21,6 @@ const CHECKS_LIMIT: Duration = Duration::from_secs(600);
 const BOOT_LIMIT: Duration = Duration::from_secs(180);
 /// How long pause, as the kernel's init, is watched for a panic.
 const INIT_WATCH: Duration = Duration::from_secs(5);
-
-/// The kernel `arch` boots on; `None` (saying why, and recording it for the README) where
-/// none can be had here.
-fn kernel_of(arch: &Arch) -> Option<&'static Kernel> {
-    match arch.guest {
-        Guest::Boots(kernel) => Some(kernel),
-        Guest::NoKernel(why) => {
-            eprintln!("NO KERNEL for {}: {why}", arch.name);
-            record(arch, &format!("none: {why}"), "-", "-");
-            None
-        }
-    }
-}
 
 /// One README row (`just readme`): the kernel an arch was proven on, its checks, seconds.
 fn record(arch: &Arch, kernel: &str, checks: &str, seconds: &str) {
@@ -102,7 +90,7 @@ struct Booted {
 }
 
 fn boot(arch: &'static Arch, init: &str, loglevel: u8) -> Option<Booted> {
-    let kernel = kernel_of(arch)?;
+    let kernel = arch.kernel;
     if !can_boot(arch, kernel) {
         return None;
     }
