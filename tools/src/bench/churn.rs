@@ -37,6 +37,9 @@ pub(super) struct ChurnFigures {
     pub(super) ours: bool,
     pub(super) run_pod_sandbox: Percentiles,
     pub(super) cycle: Percentiles,
+    /// The lowest and highest RunPodSandbox p50 of a single round: how far one round's
+    /// median strays, the yardstick for a difference between the two images.
+    pub(super) round_p50s: (Duration, Duration),
     pub(super) took: Duration,
 }
 
@@ -99,7 +102,15 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
         .map(|(name, ours, short, archive, image)| {
             let enclave = Enclave::new(&format!("bench-churn-{short}"));
             let containerd = containerd_with_images(&enclave, &archive, &image);
-            (name, ours, enclave, containerd, Vec::new(), Duration::ZERO)
+            (
+                name,
+                ours,
+                enclave,
+                containerd,
+                Vec::new(),
+                Vec::new(),
+                Duration::ZERO,
+            )
         })
         .collect();
     let per_round = PODS / ROUNDS;
@@ -107,14 +118,16 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
         let pods = round * per_round..(round + 1) * per_round;
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
-            let (_, _, enclave, containerd, cycles, took) = &mut runs[i];
+            let (_, _, enclave, containerd, cycles, round_p50s, took) = &mut runs[i];
             let started = Instant::now();
-            cycles.extend(churn(containerd, enclave, pods.clone()));
+            let round = churn(containerd, enclave, pods.clone());
             *took += started.elapsed();
+            round_p50s.push(Percentiles::of(round.iter().map(|c| c.run_pod_sandbox).collect()).p50);
+            cycles.extend(round);
         }
     }
     let mut figures = Vec::new();
-    for (name, ours, enclave, containerd, cycles, took) in runs {
+    for (name, ours, enclave, containerd, cycles, round_p50s, took) in runs {
         drop(containerd);
         enclave.close();
         ensure!(
@@ -127,6 +140,10 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
             ours,
             run_pod_sandbox: Percentiles::of(cycles.iter().map(|c| c.run_pod_sandbox).collect()),
             cycle: Percentiles::of(cycles.iter().map(|c| c.whole).collect()),
+            round_p50s: (
+                *round_p50s.iter().min().unwrap(),
+                *round_p50s.iter().max().unwrap(),
+            ),
             took,
         });
     }
@@ -137,17 +154,20 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
 pub(super) fn results(figures: &[ChurnFigures]) -> String {
     let mut s = format!(
         "\n## Pods under churn (containerd {} CRI)\n\n\
-         | sandbox image | RunPodSandbox p50 ms | p95 ms | whole cycle p50 ms | p95 ms | \
-         {PODS} pods took, s |\n|---|---:|---:|---:|---:|---:|\n",
+         | sandbox image | RunPodSandbox p50 ms | p95 ms | one round's p50 ms | \
+         whole cycle p50 ms | p95 ms | {PODS} pods took, s |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
         containerd_version()
     );
     for f in figures {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} to {} | {} | {} | {:.1} |",
             f.name,
             whole(f.run_pod_sandbox.p50, MS),
             whole(f.run_pod_sandbox.p95, MS),
+            whole(f.round_p50s.0, MS),
+            whole(f.round_p50s.1, MS),
             whole(f.cycle.p50, MS),
             whole(f.cycle.p95, MS),
             f.took.as_secs_f64()
@@ -166,9 +186,11 @@ pub(super) fn summary(figures: &[ChurnFigures]) -> String {
                 false => f.name.to_string(),
             };
             format!(
-                "{name} {} / {} ms (cycle {} / {} ms)",
+                "{name} {} / {} ms (one round's p50 {} to {} ms; cycle {} / {} ms)",
                 whole(f.run_pod_sandbox.p50, MS),
                 whole(f.run_pod_sandbox.p95, MS),
+                whole(f.round_p50s.0, MS),
+                whole(f.round_p50s.1, MS),
                 whole(f.cycle.p50, MS),
                 whole(f.cycle.p95, MS),
             )
@@ -194,8 +216,9 @@ pub(super) fn method() -> String {
   (busybox `sleep`) created and started, stopped with no grace period and removed, \
   StopPodSandbox, RemovePodSandbox. RunPodSandbox is timed from request to answer, the \
   cycle from RunPodSandbox's request to RemovePodSandbox's answer; p50 and p95 by nearest \
-  rank. Both images are packaged by `pause-tools image`'s code as single-platform images \
-  of one form (one layer holding `/pause`, the same config): ours from \
+  rank; \"one round's p50\" is the lowest and the highest of the {ROUNDS} rounds' own \
+  RunPodSandbox p50, how far one image's median moves from round to round. Both images are \
+  packaged by `pause-tools image`'s code as single-platform images of one form (one layer holding `/pause`, the same config): ours from \
   `dist/pause-linux-amd64`, the C pause from its glibc build. \"took\" sums an image's rounds. The k8s test `churn` checks that the same \
   churn leaves nothing behind.\n",
         per_round = PODS / ROUNDS,
