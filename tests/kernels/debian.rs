@@ -14,6 +14,8 @@ use crate::zboot;
 /// What one guest boots: the kernel image, its version, and busybox-static.
 pub struct Unpacked {
     pub kernel: PathBuf,
+    /// The device tree the Kernel names, from the same package.
+    pub dtb: Option<PathBuf>,
     pub version: String,
     pub busybox: PathBuf,
 }
@@ -61,6 +63,10 @@ pub fn fetch(kernel: &Kernel) -> Unpacked {
         (modules.join("vmlinuz"), version)
     };
     let kernel_file = zboot::unpacked(&kernel_file);
+    let dtb = kernel.dtb.map(|name| {
+        let dtbs = unpacked.join(format!("usr/lib/linux-image-{version}"));
+        find(&dtbs, |n| n == name)
+    });
     let busybox = apt.unpack("busybox-static");
     let busybox = [busybox.join("bin/busybox"), busybox.join("usr/bin/busybox")]
         .into_iter()
@@ -68,6 +74,7 @@ pub fn fetch(kernel: &Kernel) -> Unpacked {
         .expect("busybox-static holds no busybox");
     Unpacked {
         kernel: kernel_file,
+        dtb,
         version,
         busybox,
     }

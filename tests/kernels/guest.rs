@@ -22,13 +22,14 @@ pub struct Vm {
 pub type Files = Vec<(String, Vec<u8>, u32)>;
 
 impl Vm {
-    /// Boots `kernel` (the file `image`) with an initramfs of `files` plus busybox as
-    /// /bin/busybox and /dev/console, and `init` as the kernel's init. The kernel's own
-    /// messages of a level below `loglevel` reach the console (7 shows "Run /init as init
-    /// process", which is at 6).
+    /// Boots `kernel` (the file `image`, and the device tree `dtb` if it needs one) with an
+    /// initramfs of `files` plus busybox as /bin/busybox and /dev/console, and `init` as the
+    /// kernel's init. The kernel's own messages of a level below `loglevel` reach the
+    /// console (7 shows "Run /init as init process", which is at 6).
     pub fn boot(
         kernel: &Kernel,
         image: &Path,
+        dtb: Option<&Path>,
         busybox: &Path,
         files: Files,
         init: &str,
@@ -59,6 +60,11 @@ impl Vm {
                 ])
                 .arg("-kernel")
                 .arg(image)
+                .args(
+                    dtb.map(|dtb| [Path::new("-dtb"), dtb])
+                        .into_iter()
+                        .flatten(),
+                )
                 .arg("-initrd")
                 .arg(&initramfs)
                 .args(["-append", append])

@@ -99,6 +99,7 @@ fn boot(arch: &'static Arch, init: &str, loglevel: u8) -> Option<Booted> {
     let guest = Vm::boot(
         kernel,
         &unpacked.kernel,
+        unpacked.dtb.as_deref(),
         &unpacked.busybox,
         files(arch),
         init,

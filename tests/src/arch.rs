@@ -53,6 +53,9 @@ pub struct Kernel {
     pub console: &'static str,
     /// Kernel arguments this guest needs besides the console and init.
     pub append: &'static str,
+    /// The device tree qemu hands the kernel, by its name among the package's own
+    /// (`/usr/lib/linux-image-ABI/`), for a board qemu describes by none of its own.
+    pub dtb: Option<&'static str>,
 }
 
 /// The kernels, as measured to boot here (see shared notes): bookworm's 6.1, trixie's for
@@ -69,6 +72,7 @@ mod kernels {
         machine: &["-M", "pc"],
         console: "ttyS0",
         append: "",
+        dtb: None,
     };
     pub const ARM64: Kernel = Kernel {
         debian_arch: "arm64",
@@ -78,10 +82,11 @@ mod kernels {
         machine: &["-M", "virt", "-cpu", "cortex-a57"],
         console: "ttyAMA0",
         append: "",
+        dtb: None,
     };
-    /// armhf's multiplatform kernel, on an ARMv7 CPU: it also runs the Thumb-1 builds for
-    /// v6 and v5, whose CPUs qemu-user emulates instead (Debian's armel kernels are for
-    /// boards qemu-system does not model).
+    /// armhf's multiplatform kernel, on an ARMv7 CPU. It also runs the Thumb-1 build for v5:
+    /// Debian's only ARMv5 kernel (armel's marvell) is for Kirkwood boards, which qemu-system
+    /// does not model, so the ARM926 itself is emulated by qemu-user only.
     pub const ARMMP: Kernel = Kernel {
         debian_arch: "armhf",
         suite: "bookworm",
@@ -90,6 +95,20 @@ mod kernels {
         machine: &["-M", "virt", "-cpu", "cortex-a15"],
         console: "ttyAMA0",
         append: "",
+        dtb: None,
+    };
+    /// armel's Raspberry Pi kernel on qemu's Raspberry Pi A+, whose ARM1176 is the Pi Zero
+    /// and 1's core: the v6 build on its own CPU and kernel. qemu models no power-management
+    /// block of the BCM2835, whose driver faults probing it: that driver is not started.
+    pub const RPI: Kernel = Kernel {
+        debian_arch: "armel",
+        suite: "bookworm",
+        package: "linux-image-rpi",
+        qemu_system: "qemu-system-arm",
+        machine: &["-M", "raspi1ap"],
+        console: "ttyAMA0",
+        append: "initcall_blacklist=bcm2835_pm_driver_init",
+        dtb: Some("bcm2835-rpi-a-plus.dtb"),
     };
     pub const I386: Kernel = Kernel {
         debian_arch: "i386",
@@ -99,6 +118,7 @@ mod kernels {
         machine: &["-M", "pc"],
         console: "ttyS0",
         append: "",
+        dtb: None,
     };
     pub const RISCV64: Kernel = Kernel {
         debian_arch: "riscv64",
@@ -108,6 +128,7 @@ mod kernels {
         machine: &["-M", "virt"],
         console: "ttyS0",
         append: "",
+        dtb: None,
     };
     pub const S390X: Kernel = Kernel {
         debian_arch: "s390x",
@@ -117,6 +138,7 @@ mod kernels {
         machine: &["-M", "s390-ccw-virtio"],
         console: "ttysclp0",
         append: "",
+        dtb: None,
     };
     pub const PPC64EL: Kernel = Kernel {
         debian_arch: "ppc64el",
@@ -126,6 +148,7 @@ mod kernels {
         machine: &["-M", "pseries", "-cpu", "power9"],
         console: "hvc0",
         append: "",
+        dtb: None,
     };
     /// qemu's virt machine has no i8042 keyboard controller, yet the kernel (7.2) probes its
     /// legacy ports and faults there, killing the boot: that driver is not started.
@@ -137,6 +160,7 @@ mod kernels {
         machine: &["-M", "virt"],
         console: "ttyS0",
         append: "initcall_blacklist=i8042_init",
+        dtb: None,
     };
 }
 
@@ -295,7 +319,7 @@ arches! {$
         block: "pause",
         budget: 544,
         sysno: sysno_of!(arm),
-        kernel: &kernels::ARMMP,
+        kernel: &kernels::RPI,
     }
     arm_v5 ARM_V5 {
         name: "arm-v5",
