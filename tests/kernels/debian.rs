@@ -150,13 +150,19 @@ impl Apt {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Field `name` of `package`'s current version, as `apt-cache show` gives it.
+    fn field(&self, package: &str, name: &str) -> String {
+        let show = self.run("apt-cache", &["show", "--no-all-versions", package]);
+        let prefix = format!("{name}: ");
+        let value = show.lines().find_map(|l| l.strip_prefix(&prefix));
+        let value = value.unwrap_or_else(|| panic!("{package}: no {name} in\n{show}"));
+        value.to_string()
+    }
+
     /// The names `package`'s current version depends on, version constraints and
     /// alternatives left out.
     fn dependencies(&self, package: &str) -> Vec<String> {
-        let show = self.run("apt-cache", &["show", "--no-all-versions", package]);
-        let depends = show.lines().find_map(|l| l.strip_prefix("Depends: "));
-        let depends = depends.unwrap_or_else(|| panic!("{package}: no Depends in\n{show}"));
-        depends
+        self.field(package, "Depends")
             .split(',')
             .map(|d| d.split_whitespace().next().unwrap().to_string())
             .collect()
@@ -173,11 +179,7 @@ impl Apt {
 
     /// `package`'s current version unpacked into the cache (downloaded if not there yet).
     fn unpack(&self, package: &str) -> PathBuf {
-        let version = self.run("apt-cache", &["show", "--no-all-versions", package]);
-        let version = version
-            .lines()
-            .find_map(|l| l.strip_prefix("Version: "))
-            .unwrap();
+        let version = self.field(package, "Version");
         let dir = self
             .root
             .join("unpacked")

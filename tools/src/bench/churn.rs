@@ -43,6 +43,22 @@ pub(super) struct ChurnFigures {
     pub(super) took: Duration,
 }
 
+impl ChurnFigures {
+    /// The timed figures in whole milliseconds, in the order both tables give them:
+    /// RunPodSandbox p50 and p95, one round's lowest and highest p50, the cycle's p50 and p95.
+    fn milliseconds(&self) -> [String; 6] {
+        [
+            self.run_pod_sandbox.p50,
+            self.run_pod_sandbox.p95,
+            self.round_p50s.0,
+            self.round_p50s.1,
+            self.cycle.p50,
+            self.cycle.p95,
+        ]
+        .map(|d| whole(d, MS))
+    }
+}
+
 /// The 50th and 95th percentiles of one timed figure (nearest rank: always a time that
 /// was measured).
 #[derive(Clone, Copy)]
@@ -160,16 +176,11 @@ pub(super) fn results(figures: &[ChurnFigures]) -> String {
         containerd_version()
     );
     for f in figures {
+        let [p50, p95, low, high, cycle_p50, cycle_p95] = f.milliseconds();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} to {} | {} | {} | {:.1} |",
+            "| {} | {p50} | {p95} | {low} to {high} | {cycle_p50} | {cycle_p95} | {:.1} |",
             f.name,
-            whole(f.run_pod_sandbox.p50, MS),
-            whole(f.run_pod_sandbox.p95, MS),
-            whole(f.round_p50s.0, MS),
-            whole(f.round_p50s.1, MS),
-            whole(f.cycle.p50, MS),
-            whole(f.cycle.p95, MS),
             f.took.as_secs_f64()
         );
     }
@@ -185,14 +196,10 @@ pub(super) fn summary(figures: &[ChurnFigures]) -> String {
                 true => format!("**{}**", f.name),
                 false => f.name.to_string(),
             };
+            let [p50, p95, low, high, cycle_p50, cycle_p95] = f.milliseconds();
             format!(
-                "{name} {} / {} ms (one round's p50 {} to {} ms; cycle {} / {} ms)",
-                whole(f.run_pod_sandbox.p50, MS),
-                whole(f.run_pod_sandbox.p95, MS),
-                whole(f.round_p50s.0, MS),
-                whole(f.round_p50s.1, MS),
-                whole(f.cycle.p50, MS),
-                whole(f.cycle.p95, MS),
+                "{name} {p50} / {p95} ms (one round's p50 {low} to {high} ms; \
+                 cycle {cycle_p50} / {cycle_p95} ms)"
             )
         })
         .collect();
