@@ -9,12 +9,10 @@ use std::time::Instant;
 
 use k8s_cri::v1::{ListContainersRequest, ListPodSandboxRequest, PodSandboxState, VersionRequest};
 use pause_tests::k8s::churn::{CONCURRENCY, PODS, churn};
-use pause_tests::k8s::{
-    Enclave, Events, PAUSE_IMAGE, containerd, containerd_with_images, pause_archive, sandbox_config,
-};
+use pause_tests::k8s::{Enclave, Events, sandbox_config};
 use pause_tests::{DEADLINE, poll, poll_for, stat_at};
 
-use super::{can_run, pod_namespaces, run_pod, stop_and_remove_pod};
+use super::{our_containerd, pod_namespaces, run_pod, stop_and_remove_pod};
 
 /// What containerd 1.6's StopPodSandbox ends a running sandbox with: SIGKILL
 /// (stopSandboxContainer), so 128 + 9 whatever the sandbox does; StopContainer with no
@@ -24,11 +22,9 @@ const KILLED: u32 = 128 + 9;
 #[test]
 fn pods_under_churn_leave_nothing_behind() {
     let started = Instant::now();
-    if !can_run("the churn test", containerd::TOOLS) {
+    let Some((enclave, containerd)) = our_containerd("the churn test", "churn") else {
         return;
-    }
-    let enclave = Enclave::new("churn");
-    let containerd = containerd_with_images(&enclave, &pause_archive(), PAUSE_IMAGE);
+    };
     let events = Events::watch(&containerd, &enclave);
     let before = Leftovers::of(&enclave);
     // The checks see what a live pod holds: its pause and shim, its mounts, network

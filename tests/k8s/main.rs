@@ -37,11 +37,10 @@ const GREETING: &str = "hello from the app";
 #[test]
 fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     let started = Instant::now();
-    if !can_run("the containerd CRI test", containerd::TOOLS) {
+    let Some((enclave, containerd)) = our_containerd("the containerd CRI test", "containerd")
+    else {
         return;
-    }
-    let enclave = Enclave::new("containerd");
-    let containerd = containerd_with_images(&enclave, &pause_archive(), PAUSE_IMAGE);
+    };
     let mut images = containerd.images();
     for image in [PAUSE_IMAGE, APP_IMAGE] {
         let status = containerd.call(images.image_status(ImageStatusRequest {
@@ -174,6 +173,18 @@ fn can_run(test: &str, tools: &[&str]) -> bool {
             .chain(tools)
             .all(|tool| have(tool, &why))
         && have_file("/usr/lib/cni/bridge", "containernetworking-plugins", &why)
+}
+
+/// How each test of our image under containerd starts: `None` where `test` skips (outside
+/// CI, for a missing tool); else an enclave named `name`, its containerd running our image
+/// as the pods' sandbox, with the app image imported.
+fn our_containerd(test: &str, name: &str) -> Option<(Enclave, Containerd)> {
+    if !can_run(test, containerd::TOOLS) {
+        return None;
+    }
+    let enclave = Enclave::new(name);
+    let containerd = containerd_with_images(&enclave, &pause_archive(), PAUSE_IMAGE);
+    Some((enclave, containerd))
 }
 
 /// Network, PID and IPC namespaces shared by the whole pod, held by the sandbox (pause).

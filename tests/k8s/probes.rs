@@ -15,13 +15,10 @@ use k8s_cri::v1::{
     ContainerStatusRequest, CreateContainerRequest, ExecSyncRequest, StartContainerRequest,
 };
 use pause_tests::busybox;
-use pause_tests::k8s::{
-    Enclave, PAUSE_IMAGE, app_config, containerd, containerd_with_images, pause_archive,
-    sandbox_config, verbose_pid,
-};
+use pause_tests::k8s::{app_config, sandbox_config, verbose_pid};
 use pause_tests::{DEADLINE, poll, poll_for, stat_at};
 
-use super::{can_run, pod_namespaces, run_pod, sandbox_pause, stop_and_remove_pod};
+use super::{our_containerd, pod_namespaces, run_pod, sandbox_pause, stop_and_remove_pod};
 
 const PROBES: usize = 1000;
 /// Probes in flight at once, as a kubelet runs several containers' probes: ExecSync waits
@@ -36,11 +33,9 @@ const WITNESS: &str = "sleep 2 >/dev/null 2>&1 &";
 #[test]
 fn exec_probes_leave_no_zombie_in_a_shared_pid_namespace() {
     let started = Instant::now();
-    if !can_run("the exec probe test", containerd::TOOLS) {
+    let Some((enclave, containerd)) = our_containerd("the exec probe test", "probes") else {
         return;
-    }
-    let enclave = Enclave::new("probes");
-    let containerd = containerd_with_images(&enclave, &pause_archive(), PAUSE_IMAGE);
+    };
     let mut cri = containerd.runtime();
     let sandbox = sandbox_config("probes", &enclave.cgroup_parent, pod_namespaces());
     let pod = run_pod(&containerd, &sandbox);
