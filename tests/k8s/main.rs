@@ -57,21 +57,8 @@ fn containerd_cri_runs_our_image_as_the_pod_sandbox() {
     let pod = run_pod(&containerd, &sandbox);
     let pause = enclave.proc(sandbox_pause(&containerd, &enclave, &pod));
 
-    let app = containerd
-        .call(cri.create_container(CreateContainerRequest {
-            pod_sandbox_id: pod.clone(),
-            config: Some(app_config()),
-            sandbox_config: Some(sandbox.clone()),
-        }))
-        .container_id;
-    containerd.call(cri.start_container(StartContainerRequest {
-        container_id: app.clone(),
-    }));
-    let status = containerd.call(cri.container_status(ContainerStatusRequest {
-        container_id: app.clone(),
-        verbose: true,
-    }));
-    assert_shares_namespaces(&enclave.proc(verbose_pid(&status.info)), &pause);
+    let (app, app_pid) = run_app(&containerd, &pod, &sandbox, app_config());
+    assert_shares_namespaces(&enclave.proc(app_pid), &pause);
     let exec = containerd.call(
         cri.exec_sync(ExecSyncRequest {
             container_id: app.clone(),
@@ -221,6 +208,33 @@ fn run_pod(containerd: &Containerd, sandbox: &PodSandboxConfig) -> String {
             runtime_handler: String::new(),
         }))
         .pod_sandbox_id
+}
+
+/// An app container made and started in `pod` as a kubelet does: its id, and its pid as the
+/// CRI reports it.
+fn run_app(
+    containerd: &Containerd,
+    pod: &str,
+    sandbox: &PodSandboxConfig,
+    config: ContainerConfig,
+) -> (String, u32) {
+    let mut cri = containerd.runtime();
+    let app = containerd
+        .call(cri.create_container(CreateContainerRequest {
+            pod_sandbox_id: pod.to_string(),
+            config: Some(config),
+            sandbox_config: Some(sandbox.clone()),
+        }))
+        .container_id;
+    containerd.call(cri.start_container(StartContainerRequest {
+        container_id: app.clone(),
+    }));
+    let status = containerd.call(cri.container_status(ContainerStatusRequest {
+        container_id: app.clone(),
+        verbose: true,
+    }));
+    let pid = verbose_pid(&status.info);
+    (app, pid)
 }
 
 /// SIGTERM through containerd's task API: pause ends the pod, with status 0, and the CRI

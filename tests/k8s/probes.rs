@@ -11,14 +11,12 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use k8s_cri::v1::{
-    ContainerStatusRequest, CreateContainerRequest, ExecSyncRequest, StartContainerRequest,
-};
+use k8s_cri::v1::ExecSyncRequest;
 use pause_tests::busybox;
-use pause_tests::k8s::{app_config, sandbox_config, verbose_pid};
+use pause_tests::k8s::{app_config, sandbox_config};
 use pause_tests::{DEADLINE, poll, poll_for, stat_at};
 
-use super::{our_containerd, pod_namespaces, run_pod, sandbox_pause, stop_and_remove_pod};
+use super::{our_containerd, pod_namespaces, run_app, run_pod, sandbox_pause, stop_and_remove_pod};
 
 const PROBES: usize = 1000;
 /// Probes in flight at once, as a kubelet runs several containers' probes: ExecSync waits
@@ -41,25 +39,13 @@ fn exec_probes_leave_no_zombie_in_a_shared_pid_namespace() {
     let pod = run_pod(&containerd, &sandbox);
     let pause_pid = sandbox_pause(&containerd, &enclave, &pod);
     let pause = enclave.proc(pause_pid);
-    let app = containerd
-        .call(cri.create_container(CreateContainerRequest {
-            pod_sandbox_id: pod.clone(),
-            config: Some(app_config(
-                "app",
-                &[busybox::BINARY, "sleep", "3600"],
-                pod_namespaces(),
-            )),
-            sandbox_config: Some(sandbox.clone()),
-        }))
-        .container_id;
-    containerd.call(cri.start_container(StartContainerRequest {
-        container_id: app.clone(),
-    }));
-    let status = containerd.call(cri.container_status(ContainerStatusRequest {
-        container_id: app.clone(),
-        verbose: true,
-    }));
-    let held = [pause_pid, verbose_pid(&status.info)];
+    let (app, app_pid) = run_app(
+        &containerd,
+        &pod,
+        &sandbox,
+        app_config("app", &[busybox::BINARY, "sleep", "3600"], pod_namespaces()),
+    );
+    let held = [pause_pid, app_pid];
     let pod_ns = fs::read_link(pause.join("ns/pid")).unwrap();
     // The pod's processes, from the host: those in pause's PID namespace, with the
     // parent (as the enclave numbers it) and state of each; pause and the app left out.
