@@ -74,7 +74,7 @@ lint:
     #!/usr/bin/env bash
     set -euo pipefail
     cargo fmt --all --check
-    cargo clippy --quiet --workspace --exclude pause --exclude pause-probe --all-targets -- -D warnings
+    cargo clippy --quiet --workspace --exclude pause --exclude pause-probe --all-targets --all-features -- -D warnings
     for pair in {{arches}}; do
         just cargo-pause clippy "${pair#*:}" -- -D warnings
         just cargo-freestanding pause-probe clippy "${pair#*:}" -- -D warnings
@@ -83,7 +83,7 @@ lint:
 # The whole suite: lint, build every arch, the image and the probe, then the std harness
 # against them: natively, under qemu-user, in real runtimes, and on each arch's real kernel.
 test: lint image probe
-    cargo test --workspace --exclude pause --exclude pause-probe
+    cargo test --workspace --exclude pause --exclude pause-probe --all-features
 
 # Every architecture on Debian's kernel for it, under qemu-system (part of `just test`).
 test-kernels: dist probe
@@ -203,10 +203,10 @@ test-k8s: image
 # Measure pause against its peers: bench/results.md, bench/chart.svg, bench/summary.md,
 # then the README's figures from them.
 bench: image
-    cargo run --quiet --release -p pause-tools -- bench
+    cargo run --quiet --release -p pause-tools --features bench -- bench
     just readme
 
 # Only the bench's pods-under-churn section (containerd's CRI): printed, and written to
 # target/bench/churn.md; bench/ is left as it is.
 bench-churn: image
-    cargo run --quiet --release -p pause-tools -- bench churn
+    cargo run --quiet --release -p pause-tools --features bench -- bench churn

@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
-use pause_tests::registry::{Registry, can_run_registry};
-use pause_tests::*;
+use pause_harness::registry::{Registry, can_run_registry};
+use pause_harness::*;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::Signal;
-use pause_tests::*;
+use pause_harness::*;
 use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 
 /// `-v` in any case and any argv position prints the version and exits 0; nothing else runs.

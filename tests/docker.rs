@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use oci_spec::image::ImageConfiguration;
-use pause_tests::docker::Docker;
-use pause_tests::*;
+use pause_harness::docker::Docker;
+use pause_harness::*;
 
 /// The name `dist/pause-docker-<arch>.tar` loads as.
 const PAUSE_IMAGE: &str = "localhost/pause:latest";

@@ -7,7 +7,7 @@ use std::fs;
 
 use goblin::elf::{Elf, header, program_header as ph};
 use nix::sys::signal::Signal;
-use pause_tests::*;
+use pause_harness::*;
 
 fn elf_facts(arch: &'static Arch) {
     let path = arch.binary();

@@ -10,7 +10,7 @@ use goblin::elf::Elf;
 use goblin::elf::program_header::{PT_LOAD, ProgramHeader};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use pause_tests::*;
+use pause_harness::*;
 
 /// `./run` as a user without just would start it: a PATH of cargo, rustc and the system's
 /// own tools, and a target directory of its own, so the build starts cold.

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use nix::unistd::{SysconfVar, sysconf};
-use pause_tests::oci::{Kind, Runtime, assert_locked_down, locked_down_bundle};
-use pause_tests::*;
+use pause_harness::oci::{Kind, Runtime, assert_locked_down, locked_down_bundle};
+use pause_harness::*;
 
 /// Tests that fork thousands of processes take turns: two at once would only double the
 /// load on a machine's PID space and memory that other work shares.

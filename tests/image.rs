@@ -16,9 +16,9 @@ use std::process::{Command, Stdio};
 
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest, MediaType};
 use oci_spec::runtime::Spec;
-use pause_tests::layout::Layout;
-use pause_tests::podman::{PrivatePodman, can_run_podman};
-use pause_tests::*;
+use pause_harness::layout::Layout;
+use pause_harness::podman::{PrivatePodman, can_run_podman};
+use pause_harness::*;
 use sha2::{Digest as _, Sha256};
 use tempfile::TempDir;
 

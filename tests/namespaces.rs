@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use pause_tests::*;
+use pause_harness::*;
 
 fn pid1_quiet_and_terminates(arch: &'static Arch) {
     if !can_run_pod(arch) {

@@ -4,10 +4,10 @@
 //! getting that platform's own build. (containerd pulls from it in tests/k8s/pull.rs.)
 
 use oci_spec::image::{Descriptor, ImageIndex};
-use pause_tests::layout::Layout;
-use pause_tests::podman::{PrivatePodman, can_run_podman};
-use pause_tests::registry::{Registry, can_run_registry};
-use pause_tests::*;
+use pause_harness::layout::Layout;
+use pause_harness::podman::{PrivatePodman, can_run_podman};
+use pause_harness::registry::{Registry, can_run_registry};
+use pause_harness::*;
 use sha2::{Digest as _, Sha256};
 
 const REPOSITORY_TAG: &str = "pause:0.1.0";

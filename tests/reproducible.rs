@@ -4,7 +4,7 @@
 use std::fs;
 use std::process::Command;
 
-use pause_tests::*;
+use pause_harness::*;
 
 /// Two builds from scratch, each in its own empty target directory, with `just build-one`
 /// (the recipe `just dist` runs), give the same bytes, and those are the bytes in dist/:

@@ -8,8 +8,8 @@ use std::fs;
 
 use nix::sys::signal::Signal;
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
-use pause_tests::oci::{Kind, Runtime, assert_locked_down, locked_down_bundle};
-use pause_tests::*;
+use pause_harness::oci::{Kind, Runtime, assert_locked_down, locked_down_bundle};
+use pause_harness::*;
 
 /// deploy/seccomp.json.
 fn profile() -> LinuxSeccomp {

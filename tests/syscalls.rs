@@ -3,7 +3,7 @@
 //! `syscalls` crate.
 
 use nix::sys::signal::Signal;
-use pause_tests::*;
+use pause_harness::*;
 
 /// What pause must do from execve on, not being PID 1: one getpid, the warning, three
 /// rt_sigactions, the blocking call; then on SIGTERM the message and exit_group.

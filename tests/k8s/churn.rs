@@ -1,4 +1,4 @@
-//! Pods under churn through containerd's CRI (`pause_tests::k8s::churn`, which the bench
+//! Pods under churn through containerd's CRI (`pause_harness::k8s::churn`, which the bench
 //! times): after hundreds of pod lifecycles, a few at a time, nothing of any pod is left
 //! and every sandbox's exit was recorded. Correctness only; speed is the bench's.
 
@@ -8,9 +8,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use k8s_cri::v1::{ListContainersRequest, ListPodSandboxRequest, PodSandboxState, VersionRequest};
-use pause_tests::k8s::churn::{CONCURRENCY, PODS, churn};
-use pause_tests::k8s::{Enclave, Events, sandbox_config};
-use pause_tests::{DEADLINE, poll, poll_for, stat_at};
+use pause_harness::k8s::churn::{CONCURRENCY, PODS, churn};
+use pause_harness::k8s::{Enclave, Events, sandbox_config};
+use pause_harness::{DEADLINE, poll, poll_for, stat_at};
 
 use super::{our_containerd, pod_namespaces, run_pod, stop_and_remove_pod};
 

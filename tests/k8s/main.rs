@@ -1,9 +1,9 @@
 //! The path a kubelet drives, with real runtimes and our image (`dist/pause-oci.tar`, from
 //! `just image`): containerd 1.6's CRI runs it as the pod sandbox, podman 4.3 as a pod's
 //! infra container; in pull.rs containerd pulls it from a registry instead. Each runtime
-//! runs inside an enclave (pause_tests::enclave) that the kernel tears down with the test,
+//! runs inside an enclave (pause_harness::enclave) that the kernel tears down with the test,
 //! so nothing a runtime makes outlives it (the machinery is the harness's,
-//! `pause_tests::k8s`, which the bench's churn shares).
+//! `pause_harness::k8s`, which the bench's churn shares).
 
 mod churn;
 mod podman;
@@ -22,12 +22,12 @@ use k8s_cri::v1::{
     StartContainerRequest, StopPodSandboxRequest,
 };
 use nix::sys::signal::Signal;
-use pause_tests::busybox;
-use pause_tests::k8s::{
+use pause_harness::busybox;
+use pause_harness::k8s::{
     APP_IMAGE, Containerd, Enclave, Events, PAUSE_IMAGE, containerd, containerd_with_images,
     image_spec, pause_archive, sandbox_config, verbose_pid,
 };
-use pause_tests::{AMD64, have, have_file, poll, privileged, signal_bit, status_value};
+use pause_harness::{AMD64, have, have_file, poll, privileged, signal_bit, status_value};
 
 use podman::Podman;
 /// The app serves this on the pod's localhost; private to the pod's network namespace.
@@ -198,7 +198,7 @@ const APP_COMMAND: [&str; 9] = [
 ];
 
 fn app_config() -> ContainerConfig {
-    pause_tests::k8s::app_config("app", &APP_COMMAND, pod_namespaces())
+    pause_harness::k8s::app_config("app", &APP_COMMAND, pod_namespaces())
 }
 
 fn run_pod(containerd: &Containerd, sandbox: &PodSandboxConfig) -> String {

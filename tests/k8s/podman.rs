@@ -7,7 +7,7 @@
 use std::fs;
 use std::process::{Command, Stdio};
 
-use pause_tests::k8s::Enclave;
+use pause_harness::k8s::Enclave;
 
 const CONTAINERS_CONF: &str = "/run/containers.conf";
 const STORAGE_CONF: &str = "/run/storage.conf";

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use k8s_cri::v1::ExecSyncRequest;
-use pause_tests::busybox;
-use pause_tests::k8s::{app_config, sandbox_config};
-use pause_tests::{DEADLINE, poll, poll_for, stat_at};
+use pause_harness::busybox;
+use pause_harness::k8s::{app_config, sandbox_config};
+use pause_harness::{DEADLINE, poll, poll_for, stat_at};
 
 use super::{our_containerd, pod_namespaces, run_app, run_pod, sandbox_pause, stop_and_remove_pod};
 

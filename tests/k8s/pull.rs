@@ -10,11 +10,11 @@ use std::time::Instant;
 
 use k8s_cri::v1::security_profile::ProfileType;
 use k8s_cri::v1::{ImageStatusRequest, SecurityProfile};
-use pause_tests::layout::Layout;
-use pause_tests::registry::{Pushed, Registry, can_run_registry};
-use pause_tests::{AMD64, status_value, workspace};
+use pause_harness::layout::Layout;
+use pause_harness::registry::{Pushed, Registry, can_run_registry};
+use pause_harness::{AMD64, status_value, workspace};
 
-use pause_tests::k8s::{Containerd, Enclave, Events, containerd, image_spec, sandbox_config};
+use pause_harness::k8s::{Containerd, Enclave, Events, containerd, image_spec, sandbox_config};
 
 use super::{can_run, pod_namespaces, run_pod, sandbox_pause, terminate_pod};
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use pause_tests::Kernel;
+use pause_harness::Kernel;
 
 use crate::zboot;
 

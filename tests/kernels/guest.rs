@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use pause_tests::{Arch, Kernel, KillOnDrop, poll_for, which};
+use pause_harness::{Arch, Kernel, KillOnDrop, poll_for, which};
 use tempfile::TempDir;
 
 /// A booted guest machine.

@@ -12,7 +12,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use guest::{Files, Vm};
-use pause_tests::*;
+use pause_harness::*;
 
 /// How long a guest may take to run every check (software emulation of a whole machine on
 /// a shared core; measured: 50 to 90 s).

@@ -45,7 +45,7 @@ pub fn unpacked(image: &Path) -> PathBuf {
         .get(offset..offset + size)
         .unwrap_or_else(|| panic!("{}: zboot payload out of the file", image.display()));
     let partial = beside(".raw.partial");
-    let mut child = Command::new(pause_tests::which(tool))
+    let mut child = Command::new(pause_harness::which(tool))
         .arg("-dc")
         .stdin(Stdio::piped())
         .stdout(fs::File::create(&partial).unwrap())

@@ -4,6 +4,7 @@
 //! its peers.
 
 mod artifact;
+#[cfg(feature = "bench")]
 mod bench;
 mod image;
 mod provenance;
@@ -16,7 +17,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("image") => image::main(&args[1..]),
+        #[cfg(feature = "bench")]
         Some("bench") => bench::main(&args[1..]),
+        #[cfg(not(feature = "bench"))]
+        Some("bench") => Err(anyhow::anyhow!(
+            "built without the bench: `just bench` runs it (feature `bench`)"
+        )),
         Some("verify") => verify::main(&args[1..]),
         _ => {
             eprintln!(

@@ -1,4 +1,4 @@
-//! Pods under churn: the k8s tests' churn (`pause_tests::k8s::churn`, checked there for what
+//! Pods under churn: the k8s tests' churn (`pause_harness::k8s::churn`, checked there for what
 //! it leaves behind) timed through containerd's CRI, once with our image as the pods'
 //! sandbox and once with the glibc C pause packaged the same way. This module measures and
 //! presents its own section; `report` prints it in results.md and summary.md.
@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use pause_tests::k8s::churn::{CONCURRENCY, PODS, churn};
-use pause_tests::k8s::{Enclave, containerd_with_images};
+use pause_harness::k8s::churn::{CONCURRENCY, PODS, churn};
+use pause_harness::k8s::{Enclave, containerd_with_images};
 
 use super::format::{MS, whole};
 use super::peers::which;
@@ -98,7 +98,7 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
         fs::write(&archive, bytes).with_context(|| format!("writing {}", archive.display()))?;
         Ok((archive, crate::image::reference(tag)))
     };
-    let (ours_archive, ours_image) = package(&pause_tests::AMD64.binary(), OURS_TAG)?;
+    let (ours_archive, ours_image) = package(&pause_harness::AMD64.binary(), OURS_TAG)?;
     let (glibc_archive, glibc_image) = package(glibc, GLIBC_TAG)?;
     let sandboxes = [
         ("pause (ours)", true, "ours", ours_archive, ours_image),
