@@ -170,6 +170,17 @@ fn empty_argv() {
     pause.terminate(&format!("{WARNING}{TERMINATED}"));
 }
 
+/// argv[0] is the program's name, not an argument: pause.c scans from argv[1], so a pause
+/// started under the name `-v` runs as usual. Native only: qemu-user sets the guest's argv[0].
+#[test]
+fn argv0_is_not_an_argument() {
+    let pause = Pause::start_with(&AMD64, &[], &[], |cmd| {
+        cmd.arg0("-v");
+    });
+    pause.wait_blocked();
+    pause.terminate(&format!("{WARNING}{TERMINATED}"));
+}
+
 /// Why linux/arm/v6 and v5 have a build of their own: the Thumb-2 `arm` build dies of an
 /// illegal instruction on an ARM1176 (ARMv6, a Raspberry Pi Zero or 1), while the Thumb-1
 /// build runs there and on an ARM926 (ARMv5TE), and is one binary for both.
