@@ -85,6 +85,11 @@ lint:
 test: lint image probe
     cargo test --workspace --exclude pause --exclude pause-probe --all-features
 
+# The plausible bugs of tests/mutants/ (all, or those NAMED), each applied to a scratch copy
+# of HEAD with its arch rebuilt and its named tests run: a table of the test that killed each.
+mutants *names: dist probe
+    cargo run --quiet --release -p pause-tools -- mutants {{names}}
+
 # Every architecture on Debian's kernel for it, under qemu-system (part of `just test`).
 test-kernels: dist probe
     cargo test -p pause-tests --test kernels

@@ -7,6 +7,7 @@ mod artifact;
 #[cfg(feature = "bench")]
 mod bench;
 mod image;
+mod mutants;
 mod provenance;
 mod sbom;
 mod verify;
@@ -24,9 +25,10 @@ fn main() -> ExitCode {
             "built without the bench: `just bench` runs it (feature `bench`)"
         )),
         Some("verify") => verify::main(&args[1..]),
+        Some("mutants") => mutants::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: pause-tools image|bench|verify [options] (pause itself: `./run` runs it)"
+                "usage: pause-tools image|bench|verify|mutants [options] (pause itself: `./run` runs it)"
             );
             return ExitCode::from(2);
         }
