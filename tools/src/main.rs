@@ -6,7 +6,10 @@
 mod artifact;
 #[cfg(feature = "bench")]
 mod bench;
+mod built;
 mod image;
+mod layout;
+mod platform;
 mod provenance;
 mod sbom;
 mod verify;

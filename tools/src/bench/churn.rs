@@ -94,9 +94,9 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
     // index), so that only the binary differs.
     let package = |binary: &Path, tag: &str| -> Result<(PathBuf, String)> {
         let archive = build.join(format!("{tag}-oci.tar"));
-        let bytes = crate::image::single_archive(binary, "amd64", tag)?;
+        let bytes = crate::layout::single_archive(binary, "amd64", tag)?;
         fs::write(&archive, bytes).with_context(|| format!("writing {}", archive.display()))?;
-        Ok((archive, crate::image::reference(tag)))
+        Ok((archive, crate::built::reference(tag)))
     };
     let (ours_archive, ours_image) = package(&pause_harness::AMD64.binary(), OURS_TAG)?;
     let (glibc_archive, glibc_image) = package(glibc, GLIBC_TAG)?;

@@ -55,7 +55,7 @@ impl ExactFigures {
         let elf = goblin::elf::Elf::parse(&bytes)
             .with_context(|| format!("{} is not an ELF", peer.exe.display()))?;
         let image_bytes = match peer.packaged {
-            true => Some(crate::image::blob_bytes(&peer.exe, "amd64")?),
+            true => Some(crate::layout::blob_bytes(&peer.exe, "amd64")?),
             false => None,
         };
         Ok(ExactFigures {
