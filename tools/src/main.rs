@@ -7,6 +7,7 @@ mod artifact;
 #[cfg(feature = "bench")]
 mod bench;
 mod built;
+mod deps;
 mod image;
 mod layout;
 mod platform;
@@ -27,9 +28,10 @@ fn main() -> ExitCode {
             "built without the bench: `just bench` runs it (feature `bench`)"
         )),
         Some("verify") => verify::main(&args[1..]),
+        Some("deps") => deps::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: pause-tools image|bench|verify [options] (pause itself: `./run` runs it)"
+                "usage: pause-tools image|bench|verify|deps [options] (pause itself: `./run` runs it)"
             );
             return ExitCode::from(2);
         }

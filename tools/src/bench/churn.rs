@@ -14,6 +14,7 @@ use pause_harness::k8s::{Enclave, containerd_with_images};
 
 use super::format::{MS, whole};
 use super::peers::which;
+use super::plan::progress;
 
 /// What the churn needs on the machine (`just setup` installs them).
 const TOOLS: &[&str] = &[
@@ -110,7 +111,7 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
             glibc_image,
         ),
     ];
-    super::progress(&format!(
+    progress(&format!(
         "pods under churn: {PODS} each through containerd's CRI, {CONCURRENCY} at a time"
     ));
     let mut runs: Vec<_> = sandboxes
