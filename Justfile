@@ -201,6 +201,11 @@ image: dist
 verify +refs:
     cargo run --quiet --release -p pause-tools -- verify {{refs}}
 
+# The std side's import graph: per crate target, each module and the modules it uses; fails
+# on a circle (tests/deps.rs asserts there is none).
+deps:
+    cargo run --quiet --release -p pause-tools -- deps
+
 # The Kubernetes path for real: containerd's CRI and podman run our image as the sandbox.
 test-k8s: image
     cargo test -p pause-tests --test k8s -- --test-threads=1

@@ -8,7 +8,9 @@ use std::process::Command;
 
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
-use pause_harness::oci::{Bundle, Container, Kind, Runtime, assert_locked_down, locked_down_bundle};
+use pause_harness::oci::{
+    Bundle, Container, Kind, Runtime, assert_locked_down, locked_down_bundle,
+};
 use pause_harness::{
     AMD64, Orphans, TERMINATED, have, held_fifo, per_runtime, poll, status_field,
     wait_in_blocking_call,

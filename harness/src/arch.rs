@@ -13,7 +13,7 @@ pub struct Arch {
     /// Go/OCI name: `dist/pause-linux-<name>`.
     pub name: &'static str,
     /// `(architecture, variant)` of its OCI platform in the image, what a pull's platform
-    /// request names (stated here, not derived from `name` as the image tool does it).
+    /// request names; the image tool packages each platform under it.
     pub oci_platform: (&'static str, Option<&'static str>),
     /// The Rust target `just dist` builds it for.
     pub target: &'static str,

@@ -6,6 +6,7 @@ pub mod arch;
 pub mod busybox;
 pub mod docker;
 pub mod enclave;
+pub mod imports;
 #[cfg(feature = "cri")]
 pub mod k8s;
 pub mod layout;

@@ -15,35 +15,11 @@ use std::collections::HashMap;
 use anyhow::Result;
 use oci_spec::image::{
     ANNOTATION_CREATED, ANNOTATION_REF_NAME, ANNOTATION_TITLE, Descriptor, DescriptorBuilder,
-    Digest, ImageIndexBuilder, ImageManifestBuilder, MediaType, Platform,
+    ImageIndexBuilder, ImageManifestBuilder, MediaType,
 };
 
-use crate::image::{Blob, Meta};
+use crate::built::{Blob, Built, Meta, PROVENANCE_TYPE, SBOM_TYPE, fallback_tag};
 use crate::{provenance, sbom};
-
-/// The SBOM's media type: its layer's and its manifest's `artifactType`.
-pub const SBOM_TYPE: &str = "application/spdx+json";
-/// The in-toto Statement's.
-pub const PROVENANCE_TYPE: &str = "application/vnd.in-toto+json";
-
-/// One platform of the image, as the documents describe it.
-pub struct Built {
-    /// The name in the Justfile's list (`arm-v6`).
-    pub arch: String,
-    pub platform: Platform,
-    /// The binary `/pause` of its layer.
-    pub binary: Digest,
-    pub manifest: Digest,
-}
-
-/// `os/architecture[/variant]`, as `--platform` flags write it.
-pub fn platform_name(platform: &Platform) -> String {
-    let mut name = format!("{}/{}", platform.os(), platform.architecture());
-    if let Some(variant) = platform.variant() {
-        name = format!("{name}/{variant}");
-    }
-    name
-}
 
 /// The blobs the attachments add to the layout, and their entries in its `index.json`.
 pub struct Attached {
@@ -115,12 +91,6 @@ pub fn attach(built: &[Built], index: &Blob, meta: &Meta) -> Result<Attached> {
     refs.push(entry);
     blobs.extend([empty, fallback]);
     Ok(Attached { blobs, refs })
-}
-
-/// The tag under which a registry without the referrers API keeps the referrers of
-/// `digest` (OCI distribution spec 1.1, "referrers tag schema").
-pub fn fallback_tag(digest: &Digest) -> String {
-    format!("{}-{}", digest.algorithm(), digest.digest())
 }
 
 /// The empty config as OCI 1.1 writes it: its two bytes inline as `data`.

@@ -6,8 +6,12 @@
 mod artifact;
 #[cfg(feature = "bench")]
 mod bench;
+mod built;
+mod deps;
 mod image;
+mod layout;
 mod mutants;
+mod platform;
 mod provenance;
 mod sbom;
 mod verify;
@@ -25,10 +29,11 @@ fn main() -> ExitCode {
             "built without the bench: `just bench` runs it (feature `bench`)"
         )),
         Some("verify") => verify::main(&args[1..]),
+        Some("deps") => deps::main(&args[1..]),
         Some("mutants") => mutants::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: pause-tools image|bench|verify|mutants [options] (pause itself: `./run` runs it)"
+                "usage: pause-tools image|bench|verify|deps|mutants [options] (pause itself: `./run` runs it)"
             );
             return ExitCode::from(2);
         }

@@ -16,8 +16,7 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::artifact::{Built, platform_name};
-use crate::image::{Meta, json};
+use crate::built::{Built, Meta, json, platform_name};
 
 /// The kind of build: `just image` from a git checkout, as the Justfile defines it.
 const BUILD_TYPE: &str = "urn:pause:build:just-image:v1";

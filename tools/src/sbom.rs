@@ -12,8 +12,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::artifact::{Built, platform_name};
-use crate::image::{Meta, json};
+use crate::built::{Built, Meta, json, platform_name};
 use crate::provenance::Toolchain;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");

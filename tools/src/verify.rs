@@ -27,7 +27,7 @@ use oci_spec::image::{
     ImageManifest,
 };
 
-use crate::artifact::{PROVENANCE_TYPE, SBOM_TYPE, fallback_tag, platform_name};
+use crate::built::{PROVENANCE_TYPE, SBOM_TYPE, fallback_tag, platform_name};
 
 pub fn main(args: &[String]) -> Result<()> {
     ensure!(

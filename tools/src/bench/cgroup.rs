@@ -14,9 +14,9 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{Spec, UserBuilder};
 use tempfile::TempDir;
 
-use super::POD_ROUNDS;
-use super::measure::{ExactFigures, Stats};
+use super::figures::{ExactFigures, PodFigures, Stats};
 use super::peers::{Peer, which};
+use super::plan::POD_ROUNDS;
 use super::process::{Running, wait_blocked};
 
 /// The kernel folds its per-CPU memcg statistics into memory.stat every 2 s whatever is
@@ -35,19 +35,6 @@ const SANDBOX_ID: u32 = 65535;
 /// it is static and runs no other program.
 pub(super) fn runs_alone(peer: &Peer, exact: &ExactFigures) -> bool {
     !exact.dynamic && !peer.supervises
-}
-
-/// A peer's pod figures, in kB, over `POD_ROUNDS` fresh containers.
-#[derive(Clone, Copy)]
-pub(super) struct PodFigures {
-    /// What the cgroup is charged once the peer idles: `user` + `kernel`.
-    pub(super) charge: Stats<u64>,
-    pub(super) user: Stats<u64>,
-    pub(super) kernel: Stats<u64>,
-    /// The usage file as read, which also holds the kernel's per-CPU precharge.
-    pub(super) as_read: Stats<u64>,
-    /// `charge` again once the peer has exited and been reaped, before the cgroup is removed.
-    pub(super) left: Stats<u64>,
 }
 
 /// The memory cgroup hierarchy of this machine.

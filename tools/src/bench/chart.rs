@@ -8,10 +8,10 @@ use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::ORPHANS;
+use super::figures::{Figures, Stats};
 use super::format::{MS, US, si, thousands, whole};
-use super::measure::{Figures, Stats};
 use super::peers::Peer;
+use super::plan::ORPHANS;
 use super::report::Report;
 
 /// Draws the report's figures into `path`.

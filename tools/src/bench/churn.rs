@@ -14,6 +14,7 @@ use pause_harness::k8s::{Enclave, containerd_with_images};
 
 use super::format::{MS, whole};
 use super::peers::which;
+use super::plan::progress;
 
 /// What the churn needs on the machine (`just setup` installs them).
 const TOOLS: &[&str] = &[
@@ -94,9 +95,9 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
     // index), so that only the binary differs.
     let package = |binary: &Path, tag: &str| -> Result<(PathBuf, String)> {
         let archive = build.join(format!("{tag}-oci.tar"));
-        let bytes = crate::image::single_archive(binary, "amd64", tag)?;
+        let bytes = crate::layout::single_archive(binary, "amd64", tag)?;
         fs::write(&archive, bytes).with_context(|| format!("writing {}", archive.display()))?;
-        Ok((archive, crate::image::reference(tag)))
+        Ok((archive, crate::built::reference(tag)))
     };
     let (ours_archive, ours_image) = package(&pause_harness::AMD64.binary(), OURS_TAG)?;
     let (glibc_archive, glibc_image) = package(glibc, GLIBC_TAG)?;
@@ -110,7 +111,7 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
             glibc_image,
         ),
     ];
-    super::progress(&format!(
+    progress(&format!(
         "pods under churn: {PODS} each through containerd's CRI, {CONCURRENCY} at a time"
     ));
     let mut runs: Vec<_> = sandboxes

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::measure::Stats;
+use super::figures::Stats;
 
 /// The unit of the exec and SIGTERM times.
 pub(super) const US: Duration = Duration::from_micros(1);

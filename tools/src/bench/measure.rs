@@ -2,52 +2,20 @@
 
 use std::fs;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
-use super::cgroup::PodFigures;
+use super::figures::{ExactFigures, IdleFigures, Stats};
 use super::peers::{Peer, QuickExit, which};
-use super::pid1::Pid1Figures;
+use super::plan::{EXEC_RUNS, TERM_RUNS};
 use super::process::{
     Memory, Running, Spawner, descendants, exe_is, memory_kb, only_child, poll_until, wait_blocked,
     wait_idle,
 };
-use super::{EXEC_RUNS, TERM_RUNS};
-
-/// min, median and max of one figure's samples: times, or kB.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) struct Stats<T = Duration> {
-    pub(super) min: T,
-    pub(super) median: T,
-    pub(super) max: T,
-}
-
-impl<T: Ord + Copy> Stats<T> {
-    pub(super) fn of(mut samples: Vec<T>) -> Stats<T> {
-        assert!(!samples.is_empty(), "no samples");
-        samples.sort();
-        let n = samples.len();
-        Stats {
-            min: samples[0],
-            // The lower median for an even count: always a time that was measured.
-            median: samples[(n - 1) / 2],
-            max: samples[n - 1],
-        }
-    }
-}
-
-/// A peer's figures that repeat exactly from run to run.
-pub(super) struct ExactFigures {
-    pub(super) file_bytes: u64,
-    /// It names an interpreter (ld.so), so its file is not all it loads.
-    pub(super) dynamic: bool,
-    pub(super) image_bytes: Option<u64>,
-    pub(super) syscalls: usize,
-}
 
 impl ExactFigures {
     pub(super) fn of(peer: &Peer) -> Result<ExactFigures> {
@@ -55,7 +23,7 @@ impl ExactFigures {
         let elf = goblin::elf::Elf::parse(&bytes)
             .with_context(|| format!("{} is not an ELF", peer.exe.display()))?;
         let image_bytes = match peer.packaged {
-            true => Some(crate::image::blob_bytes(&peer.exe, "amd64")?),
+            true => Some(crate::layout::blob_bytes(&peer.exe, "amd64")?),
             false => None,
         };
         Ok(ExactFigures {
@@ -65,27 +33,6 @@ impl ExactFigures {
             syscalls: count_syscalls(peer)?,
         })
     }
-}
-
-/// A peer idle and not PID 1: its memory, and SIGTERM to exit.
-pub(super) struct IdleFigures {
-    pub(super) rss_kb: Stats<u64>,
-    pub(super) pss_kb: Stats<u64>,
-    /// Its page tables (VmPTE).
-    pub(super) pte_kb: Stats<u64>,
-    pub(super) term: Stats,
-    /// How a SIGTERM'd run ended.
-    pub(super) term_status: String,
-}
-
-/// Everything measured of one peer.
-pub(super) struct Figures {
-    pub(super) exact: ExactFigures,
-    pub(super) exec: Stats,
-    pub(super) idle: IdleFigures,
-    pub(super) pid1: Pid1Figures,
-    /// As the process of a container in a memory cgroup of its own, if it runs alone there.
-    pub(super) pod: Option<PodFigures>,
 }
 
 /// Runs the peer idle under `strace -f` until it blocks, then counts its system calls.
@@ -200,7 +147,7 @@ pub(super) fn time_sigterm(spawner: &Spawner, peers: &[Peer]) -> Result<Vec<Idle
         for i in rounds.next_order() {
             let peer = &peers[i];
             let mut run = spawner.spawn(&peer.idle)?;
-            wait_idle(peer, run.pid)?;
+            wait_idle(run.pid, peer.block, peer.supervises)?;
             memory[i].push(memory_kb(run.pid)?);
             let start = Instant::now();
             kill(run.pid, Signal::SIGTERM)?;
@@ -237,32 +184,6 @@ fn describe(status: WaitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn us(n: u64) -> Duration {
-        Duration::from_micros(n)
-    }
-
-    #[test]
-    fn stats_take_the_lower_median_of_measured_samples() {
-        let odd = Stats::of(vec![us(5), us(1), us(3)]);
-        assert_eq!(
-            odd,
-            Stats {
-                min: us(1),
-                median: us(3),
-                max: us(5)
-            }
-        );
-        let even = Stats::of(vec![us(4), us(1), us(3), us(2)]);
-        assert_eq!(
-            even,
-            Stats {
-                min: us(1),
-                median: us(2),
-                max: us(4)
-            }
-        );
-    }
 
     const TINI_LOG: &str = "\
 4040  execve(\"/usr/bin/tini-static\", [\"tini-static\", \"--\", \"sleep\"], 0x7ffe /* 0 vars */) = 0

@@ -6,7 +6,8 @@
 //! is asserted by a test: speed is measured, never tested. How each figure is taken is said
 //! once, in `report::method`, which results.md prints.
 //!
-//! The modules: `peers` (the programs and how the bench builds its own), `measure` (the
+//! The modules: `plan` (the counts and limits) and `figures` (what is measured), which the
+//! others stand on; `peers` (the programs and how the bench builds its own), `measure` (the
 //! figures of a peer not as PID 1), `pid1` (as PID 1), `cgroup` (as a pod's process under
 //! runc, in its own memory cgroup), `churn` (pods under churn through containerd's CRI, its
 //! own section), `process` (spawning, waiting and /proc), `report` (results.md, summary.md
@@ -21,47 +22,33 @@
 //! `syscalls` (syscall names to x86_64 numbers, the table the tests use); `goblin` (whether an
 //! ELF names an interpreter); `plotters` (the chart, SVG backend only); `humantime` (the date);
 //! `tempfile` (strace logs, bundles); `fastrand` (seeded shuffles of the run order);
-//! `oci-spec` (the pods' config.json, as the runtime spec types); `pause-tests` (the k8s
-//! tests' enclave, containerd and churn, for the churn).
+//! `oci-spec` (the pods' config.json, as the runtime spec types); `pause-harness` (the
+//! k8s tests' enclave, containerd and churn, for the churn).
 
 mod cgroup;
 mod chart;
 mod churn;
+mod figures;
 mod format;
 mod measure;
 mod peers;
 mod pid1;
+mod plan;
 mod process;
 mod report;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use nix::sys::prctl;
 use nix::unistd::geteuid;
 
-use measure::{ExactFigures, Figures};
+use figures::{ExactFigures, Figures};
 use peers::QuickExit;
+use plan::{EXEC_RUNS, ORPHANS, POD_ROUNDS, REAP_ROUNDS, TERM_RUNS, progress};
 use process::Spawner;
 use report::{Machine, Report};
-
-/// exec-to-exit runs per peer (and for the floor).
-const EXEC_RUNS: usize = 1000;
-/// SIGTERM-to-exit runs per peer; each also reads the peer's memory.
-const TERM_RUNS: usize = 1000;
-/// Orphans per reaping round, and rounds per peer.
-const ORPHANS: usize = 10_000;
-const REAP_ROUNDS: usize = 3;
-/// Fresh pods per peer, for the per-pod charge (about 7 s a round).
-const POD_ROUNDS: usize = 11;
-/// How long any wait may take before the bench stops with an error.
-const DEADLINE: Duration = Duration::from_secs(20);
-/// How long a PID 1 gets to reap the orphans before it counts as not reaping at all.
-const REAP_LIMIT: Duration = Duration::from_secs(5);
-/// How long a PID 1 gets to exit on SIGTERM before it counts as ignoring it.
-const PID1_TERM_LIMIT: Duration = Duration::from_secs(2);
 
 pub fn main(args: &[String]) -> Result<()> {
     let only_churn = match args {
@@ -172,8 +159,4 @@ fn run() -> Result<()> {
     chart::write(&report, &out.join("chart.svg"))?;
     progress("wrote bench/results.md, bench/summary.md, bench/chart.svg");
     Ok(())
-}
-
-fn progress(what: &str) {
-    eprintln!("bench: {what}");
 }

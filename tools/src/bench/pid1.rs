@@ -14,20 +14,12 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, pipe2};
 
-use super::measure::Stats;
+use super::figures::{Pid1Figures, Stats};
 use super::peers::{Peer, which};
+use super::plan::{ORPHANS, PID1_TERM_LIMIT, REAP_LIMIT, REAP_ROUNDS};
 use super::process::{
     Running, Spawner, argv, children, exe_is, gone, only_child, poll_until, wait_idle,
 };
-use super::{ORPHANS, PID1_TERM_LIMIT, REAP_LIMIT, REAP_ROUNDS};
-
-/// What the peer did as PID 1.
-pub(super) struct Pid1Figures {
-    /// Time to reap every orphan, per round; or how many were left when it gave up.
-    pub(super) reaped: std::result::Result<Stats, usize>,
-    /// SIGTERM from the parent namespace ended it.
-    pub(super) ends_on_sigterm: bool,
-}
 
 /// The peer as PID 1 of a new PID namespace: reaping rounds, then SIGTERM.
 pub(super) fn as_pid1(spawner: &Spawner, peer: &Peer) -> Result<Pid1Figures> {
@@ -38,7 +30,7 @@ pub(super) fn as_pid1(spawner: &Spawner, peer: &Peer) -> Result<Pid1Figures> {
     let init = poll_until("unshare to fork the peer", || {
         only_child(namespace.pid).filter(|&p| exe_is(p, &peer.exe))
     })?;
-    wait_idle(peer, init)?;
+    wait_idle(init, peer.block, peer.supervises)?;
 
     let mut times = Vec::new();
     let mut reaped = Ok(());

@@ -17,8 +17,7 @@ use nix::unistd::Pid;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::process::{PidfdFlags, pidfd_open};
 
-use super::DEADLINE;
-use super::peers::Peer;
+use super::plan::DEADLINE;
 
 /// posix_spawn with stdio on /dev/null, an empty environment and default signal handling:
 /// the cheapest honest way to start a program, so that the floor is low.
@@ -156,10 +155,11 @@ pub(super) fn wait_blocked(pid: Pid, name: &str) -> Result<()> {
     })
 }
 
-/// Waits until the peer, and the program it supervises, are blocked.
-pub(super) fn wait_idle(peer: &Peer, pid: Pid) -> Result<()> {
-    wait_blocked(pid, peer.block)?;
-    if peer.supervises {
+/// Waits until a peer blocked in `block`, and the program it supervises if it `supervises`
+/// one, are blocked.
+pub(super) fn wait_idle(pid: Pid, block: &str, supervises: bool) -> Result<()> {
+    wait_blocked(pid, block)?;
+    if supervises {
         let child = poll_until("the supervised sleep to start", || only_child(pid))?;
         // Until it has exec'd sleep, the child is still a copy of the peer.
         poll_until("the supervised child to exec sleep", || {

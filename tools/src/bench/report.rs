@@ -11,12 +11,12 @@ use std::time::SystemTime;
 use anyhow::Result;
 use procfs::Current as _;
 
-use super::cgroup::{self, PodFigures};
+use super::cgroup;
 use super::churn::{self, ChurnFigures};
+use super::figures::{Figures, PodFigures, Stats};
 use super::format::{MS, US, count_spread, ratio, spread, thousands, whole};
-use super::measure::{Figures, Stats};
 use super::peers::{ASM_FLAGS, C_FLAGS, FLOOR_FLAGS, Peer};
-use super::{EXEC_RUNS, ORPHANS, POD_ROUNDS, REAP_LIMIT, REAP_ROUNDS, TERM_RUNS};
+use super::plan::{EXEC_RUNS, ORPHANS, POD_ROUNDS, REAP_LIMIT, REAP_ROUNDS, TERM_RUNS};
 
 /// Where and when the bench ran.
 pub(super) struct Machine {

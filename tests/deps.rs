@@ -1,0 +1,77 @@
+//! The std side depends in one direction: the tests and the tools use the harness, never each
+//! other, and no crate's modules import each other in a circle (`just deps` prints the graph).
+
+use std::process::Command;
+
+use pause_harness::imports::std_graphs;
+use pause_harness::workspace;
+
+#[test]
+fn no_import_circles() {
+    let graphs = std_graphs();
+    assert!(
+        graphs.len() > 3,
+        "found only {} crate targets",
+        graphs.len()
+    );
+    let circles: Vec<String> = graphs
+        .iter()
+        .filter_map(|g| {
+            g.circle()
+                .map(|c| format!("{}: {}", g.name, c.join(" -> ")))
+        })
+        .collect();
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
+}
+
+/// The tools do not reach into the tests, nor the harness into either.
+#[test]
+fn crates_depend_one_way() {
+    for (package, forbidden) in [
+        ("pause-tools", &["pause-tests"][..]),
+        ("pause-harness", &["pause-tests", "pause-tools"][..]),
+    ] {
+        let out = Command::new("cargo")
+            .args([
+                "tree",
+                "--offline",
+                "--all-features",
+                "-e",
+                "normal,build",
+                "-p",
+                package,
+            ])
+            .current_dir(workspace())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo tree -p {package}: {out:?}");
+        let tree = String::from_utf8(out.stdout).unwrap();
+        for crate_name in forbidden {
+            assert!(
+                !tree.contains(&format!(" {crate_name} v")),
+                "{package} depends on {crate_name}:\n{tree}"
+            );
+        }
+    }
+}
+
+/// The circle finder finds one: two modules that use each other.
+#[test]
+fn a_circle_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write("lib.rs", "mod a;\nmod b;\nmod c;\n");
+    write("a.rs", "use crate::b::B;\npub struct A;\n");
+    write(
+        "b.rs",
+        "pub struct B;\nfn f() -> super::a::A { crate::c::C; super::a::A }\n",
+    );
+    write("c.rs", "pub struct C;\n");
+    let graph = pause_harness::imports::Graph::of("scratch", &dir.path().join("lib.rs"));
+    assert_eq!(graph.circle(), Some(vec!["a".to_string(), "b".to_string()]));
+    assert!(graph.uses["b"].contains("c"));
+}
