@@ -421,7 +421,7 @@ fn get(docker: &Docker, port: u16) -> String {
     body.trim().to_string()
 }
 
-/// Docker pulls its platform from a registry (tests/src/registry.rs, run where dockerd's
+/// Docker pulls its platform from a registry (harness/src/registry.rs, run where dockerd's
 /// loopback is): for every platform, `docker pull --platform` of the pushed index gets that
 /// platform's own image (its ID is the platform's config digest, so arm/v5 and arm/v6 are
 /// told apart) and its own `/pause`.

@@ -1,4 +1,4 @@
-//! The image through a real registry (Debian's docker-registry on loopback, tests/src/
+//! The image through a real registry (Debian's docker-registry on loopback, harness/src/
 //! registry.rs): `skopeo copy --all` pushes the index and every platform unchanged, and podman
 //! pulls each platform by its `--platform` request, from the registry and from the OCI layout,
 //! getting that platform's own build. (containerd pulls from it in tests/k8s/pull.rs.)
