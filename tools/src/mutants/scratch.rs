@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use anyhow::{Context, Result, bail, ensure};
 use pause_harness::{ALL, Arch};
 
-use super::{Mutant, Outcome};
+use super::mutant::{Mutant, Outcome};
 
 /// What the pause binary and the probe are built from: a mutant touching any of these
 /// rebuilds its arch (and, for the real-kernel suite, its probe).
