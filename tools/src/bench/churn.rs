@@ -216,7 +216,7 @@ pub(super) fn method() -> String {
     format!(
         "- Pods under churn: Debian's containerd 1.6 with its CRI, started fresh for each \
   sandbox image in an enclave of its own (PID, mount and network namespaces, tmpfs state; \
-  `tests/src/k8s/`), the image imported as its `sandbox_image`; both daemons stay up \
+  `harness/src/k8s/`), the image imported as its `sandbox_image`; both daemons stay up \
   throughout. {PODS} pod lifecycles for each image, {CONCURRENCY} in flight at any time, \
   in {ROUNDS} rounds of {per_round} that alternate ABBA (ours, the C pause, the C pause, \
   ours...), so that neither always runs first; each as a kubelet drives one over gRPC: \
