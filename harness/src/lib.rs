@@ -9,6 +9,7 @@ pub mod enclave;
 pub mod imports;
 #[cfg(feature = "cri")]
 pub mod k8s;
+pub mod kernel;
 pub mod layout;
 pub mod oci;
 pub mod pause;
@@ -20,6 +21,7 @@ pub mod registry;
 pub mod skip;
 
 pub use arch::*;
+pub use kernel::Kernel;
 pub use layout::*;
 pub use pause::*;
 pub use pod::*;
