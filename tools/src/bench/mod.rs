@@ -30,6 +30,7 @@ mod chart;
 mod churn;
 mod figures;
 mod format;
+mod machine;
 mod measure;
 mod peers;
 mod pid1;
@@ -45,10 +46,11 @@ use nix::sys::prctl;
 use nix::unistd::geteuid;
 
 use figures::{ExactFigures, Figures};
+use machine::Machine;
 use peers::QuickExit;
 use plan::{EXEC_RUNS, ORPHANS, POD_ROUNDS, REAP_ROUNDS, TERM_RUNS, progress};
 use process::Spawner;
-use report::{Machine, Report};
+use report::Report;
 
 pub fn main(args: &[String]) -> Result<()> {
     let only_churn = match args {
