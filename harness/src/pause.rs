@@ -12,7 +12,9 @@ use tempfile::TempDir;
 
 use crate::arch::Arch;
 use crate::process::{KillOnDrop, poll};
-use crate::procfs::{exe_is, only_child, state_of, wait_in_blocking_call};
+use crate::procfs::{
+    exe_is, in_blocking_call, only_child, state_of, voluntary_sleeps, wait_in_blocking_call,
+};
 
 /// What pause writes, byte for byte as pause.c does (the version line is ours).
 pub const WARNING: &str = "Warning: pause should be the first process\n";
@@ -150,14 +152,51 @@ impl Pause {
         }
     }
 
+    /// How many times pause has gone to sleep so far: the tracer's count of its blocking
+    /// calls when traced (qemu's own sleeps say nothing of the guest's), else the kernel's
+    /// count of its voluntary sleeps. Each pass of pause's loop adds at least one.
+    pub fn sleeps(&self) -> u64 {
+        match self.traced {
+            true => self.calls_to(self.arch.block) as u64,
+            false => voluntary_sleeps(self.pid),
+        }
+    }
+
+    /// Waits, within the deadline, until pause blocks again after `before` (its `sleeps()`
+    /// before something woke it): whatever woke it has been handled and the loop went round.
+    /// Waiting for "blocked" alone would race: pause is still blocked before the wake-up
+    /// reaches it. A pause that exits instead fails here at once.
+    pub fn wait_blocked_again(&self, before: u64) {
+        poll(
+            &format!("pid {} to block in {} again", self.pid, self.arch.block),
+            || {
+                assert!(
+                    state_of(self.pid).is_some_and(|s| s != 'Z'),
+                    "pid {} exited instead of blocking again",
+                    self.pid
+                );
+                let again = match self.traced {
+                    true => self.sleeps() > before,
+                    false => self.sleeps() > before && in_blocking_call(self.pid, self.arch),
+                };
+                again.then_some(())
+            },
+        );
+    }
+
+    /// How many times the tracer has seen pause enter `call`.
+    fn calls_to(&self, call: &str) -> usize {
+        trace_calls(&self.trace())
+            .iter()
+            .filter(|c| *c == call)
+            .count()
+    }
+
     /// Waits, within the deadline, until the tracer has seen pause enter `call`.
     pub fn wait_for_call(&self, call: &str) {
         assert!(self.traced, "pause was started without a tracer");
         poll(&format!("pid {} to call {call}", self.pid), || {
-            trace_calls(&self.trace())
-                .iter()
-                .any(|c| c == call)
-                .then_some(())
+            (self.calls_to(call) > 0).then_some(())
         });
     }
 
