@@ -388,4 +388,34 @@ mod tests {
         assert_eq!(stat.get("cache"), Some(&8192));
         assert_eq!(stat.get("swap"), None);
     }
+
+    /// Each version's charge is its user pages plus its kernel's, from the files it has.
+    #[test]
+    fn each_version_reads_its_own_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "memory.stat",
+            "rss 4096\ncache 8192\nanon 1024\nfile 2048\nkernel 512\nsock 256\n",
+        );
+        write("memory.usage_in_bytes", "40960\n");
+        write("memory.kmem.usage_in_bytes", "16384\n");
+        write("memory.current", "30720\n");
+        let read = |version| {
+            let hierarchy = Hierarchy {
+                version,
+                dir: PathBuf::new(),
+            };
+            let r = hierarchy.read(dir.path()).unwrap();
+            (r.as_read, r.user, r.kernel, r.charge())
+        };
+        assert_eq!(read(Version::V1), (40960, 12288, 16384, 28672));
+        assert_eq!(read(Version::V2), (30720, 3072, 768, 3840));
+    }
+
+    #[test]
+    fn bytes_are_whole_kib() {
+        let s = kb([1023, 2048, 4096, 5000].into_iter());
+        assert_eq!((s.min, s.max), (0, 4));
+    }
 }

@@ -85,6 +85,23 @@ mod tests {
     }
 
     #[test]
+    fn times_are_whole_units_rounded() {
+        assert_eq!(whole(Duration::from_micros(1499), MS), "1");
+        assert_eq!(whole(Duration::from_micros(1500), MS), "2");
+        assert_eq!(whole(Duration::from_micros(722), US), "722");
+        let times = Stats {
+            min: Duration::from_micros(640),
+            median: Duration::from_micros(702),
+            max: Duration::from_micros(1130),
+        };
+        assert_eq!(spread(times, US), "640 / **702** / 1130");
+        assert_eq!(
+            ratio(Duration::from_millis(3), Duration::from_millis(2)),
+            1.5
+        );
+    }
+
+    #[test]
     fn axis_labels_are_short() {
         assert_eq!(si(1.0), "1");
         assert_eq!(si(100.0), "100");
