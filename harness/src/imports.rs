@@ -263,3 +263,25 @@ impl<'ast> Visit<'ast> for Reader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The circle finder finds one: two modules that use each other.
+    #[test]
+    fn a_circle_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("lib.rs", "mod a;\nmod b;\nmod c;\n");
+        write("a.rs", "use crate::b::B;\npub struct A;\n");
+        write(
+            "b.rs",
+            "pub struct B;\nfn f() -> super::a::A { crate::c::C; super::a::A }\n",
+        );
+        write("c.rs", "pub struct C;\n");
+        let graph = Graph::of("scratch", &dir.path().join("lib.rs"));
+        assert_eq!(graph.circle(), Some(vec!["a".to_string(), "b".to_string()]));
+        assert!(graph.uses["b"].contains("c"));
+    }
+}
