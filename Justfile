@@ -5,17 +5,20 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # Go/OCI architecture name (with its variant after a dash) -> Rust target. The one list
 # every recipe builds from. arm (v7) builds as Thumb-2 (thumbv7neon: smaller code; pause uses
 # no NEON or FP); arm-v6 and arm-v5 as Thumb-1, which ARMv5TE and ARMv6 cores have: one
-# target, so the same bytes for both.
+# target, so the same bytes for both. mipsle is o32 MIPS32r2, mips64le n64 MIPS64r2 (the
+# targets' default CPUs).
 arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
     "arm:thumbv7neon-unknown-linux-gnueabihf 386:i686-unknown-linux-gnu " + \
     "riscv64:riscv64gc-unknown-linux-gnu s390x:s390x-unknown-linux-gnu " + \
     "ppc64le:powerpc64le-unknown-linux-gnu arm-v6:thumbv5te-none-eabi " + \
-    "arm-v5:thumbv5te-none-eabi loong64:loongarch64-unknown-linux-gnu"
+    "arm-v5:thumbv5te-none-eabi loong64:loongarch64-unknown-linux-gnu " + \
+    "mipsle:mipsel-unknown-linux-gnu mips64le:mips64el-unknown-linux-gnuabi64"
 
 # The targets whose prebuilt core rustup cannot fetch here. Their core is built from this
 # toolchain's own rust-src (-Zbuild-std=core, which RUSTC_BOOTSTRAP=1 allows on a stable
 # compiler, as the Linux kernel builds its Rust), so it is pinned to the toolchain.
-core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu"
+core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu " + \
+    "mipsel-unknown-linux-gnu mips64el-unknown-linux-gnuabi64"
 
 # The Python tools that validate the image's SBOM and provenance (tests/attestations.rs):
 # PyPI's, pinned, in a venv of Debian's python3 that `just setup` makes.
