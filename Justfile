@@ -118,10 +118,11 @@ setup:
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
           gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv zstd)
-    # qemu-system for the real-kernel suite. A machine whose qemu-utils comes from
+    # qemu-system for the real-kernel suite (qemu-system-mips has the Malta board that the
+    # mipsle and mips64le kernels boot on). A machine whose qemu-utils comes from
     # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
     # qemu-system-common): take it from the same backports, on the mirror apt already uses.
-    qemu=(qemu-system-arm qemu-system-misc qemu-system-ppc qemu-system-x86)
+    qemu=(qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc qemu-system-x86)
     release=()
     if dpkg-query -W -f '${Version}' qemu-utils 2>/dev/null | grep -q '~bpo12'; then
         release=(-t bookworm-backports)
