@@ -7,7 +7,8 @@
 //! errno in $2 with $7 (a3) set to 1 (0 on success): `negu $3, $2; movn $2, $3, $7` folds
 //! that into the -errno every other file returns (8 bytes; a `wait4 > 0` loop would spin on
 //! ECHILD otherwise). The `_unchecked` calls leave it out, as powerpc64's do. The kernel
-//! clobbers $3 (v1), $8..$15 and $24..$25 (t0..t9), and $7 with its flag (nolibc's list);
+//! clobbers $3 (v1), $8..$15 and $24..$25 (t0..t9), and $7 with its flag (nolibc's list; a
+//! 32-bit kernel's syscall entry saves none of the temporaries, `SAVE_SOME`);
 //! also $1 (at), which rustc reserves for the assembler, and hi/lo, which rustc cannot name
 //! and LLVM keeps nothing in across an `asm!`. o32 passes a fifth argument on the stack:
 //! pause makes no such call, so no call here lends the kernel stack space for one.
@@ -16,8 +17,8 @@
 //! SIGTERM are 2 and 15 as everywhere). `_NSIG` is 128, so the sigset is 16 bytes and
 //! rt_sigaction wants 16 as its size. `struct sigaction` starts with its flags (a 32-bit
 //! `unsigned int`), then the handler, then the mask; there is no restorer field and no
-//! SA_RESTORER: the kernel returns from a handler through its own trampoline (the vDSO's
-//! sigreturn, or one it writes on the signal frame): no trampoline here.
+//! SA_RESTORER: the kernel returns from a handler through its own trampoline, the vDSO's
+//! sigreturn: no trampoline here.
 //!
 //! `asm!` on MIPS is still behind `asm_experimental_arch`, a nightly feature that this build
 //! reaches with `RUSTC_BOOTSTRAP=1`, as it does core from rust-src; linker/cargo.toml turns

@@ -5,14 +5,17 @@
 //! (a0..a7), result in $2. As on o32 (arch/mips.rs), an error comes back as a positive errno
 //! in $2 with $7 (a3) set to 1 (0 on success): `dnegu $3, $2; movn $2, $3, $7` folds that
 //! into the -errno every other file returns (8 bytes). The `_unchecked` calls leave it out.
-//! The kernel clobbers $3 (v1), $12..$15 (t0..t3) and $24..$25 (t8, t9), and $7 with its
-//! flag (nolibc's list); also $1 (at), which rustc reserves for the assembler, and hi/lo,
-//! which rustc cannot name and LLVM keeps nothing in across an `asm!`.
+//! The kernel clobbers $3 (v1), $10..$15 (a6, a7, t0..t3) and $24..$25 (t8, t9), and $7
+//! with its flag: a 64-bit kernel's syscall entry saves only $8 and $9 of the temporaries
+//! (`SAVE_SOME` in arch/mips/include/asm/stackframe.h; a loop counter kept in $10 came back
+//! as garbage on Debian's kernel, where qemu-user kept it). Also $1 (at), which rustc reserves
+//! for the assembler, and hi/lo, which rustc cannot name and LLVM keeps nothing in across an
+//! `asm!`.
 //!
 //! Signals: as on o32: SIGCHLD is 18, the sigset is 16 bytes (rt_sigaction's size argument),
 //! and `struct sigaction` is the flags (a 32-bit `unsigned int`, padded to 8), the handler
-//! and the mask, with no restorer: the kernel returns from a handler through its own
-//! trampoline: no trampoline here.
+//! and the mask, with no restorer: the kernel returns from a handler through the vDSO's
+//! rt_sigreturn: no trampoline here.
 //!
 //! `asm!` on MIPS is behind `asm_experimental_arch` (see arch/mips.rs).
 //!
@@ -40,8 +43,9 @@ pub const SIGSET_SIZE: usize = 16;
 macro_rules! syscall {
     ($($template:literal),+; $($operands:tt)*) => {
         asm!($($template),+, $($operands)*,
-             lateout("$3") _, lateout("$12") _, lateout("$13") _, lateout("$14") _,
-             lateout("$15") _, lateout("$24") _, lateout("$25") _,
+             lateout("$3") _, lateout("$10") _, lateout("$11") _, lateout("$12") _,
+             lateout("$13") _, lateout("$14") _, lateout("$15") _, lateout("$24") _,
+             lateout("$25") _,
              options(nostack, preserves_flags))
     };
 }

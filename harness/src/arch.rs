@@ -236,7 +236,7 @@ arches! {$
         machine: em::MIPS,
         arch_file: "mips.rs",
         block: "pause",
-        budget: 792,
+        budget: 784,
         sysno: sysno_of!(mips),
         kernel: &kernels::MIPSEL,
     }
@@ -250,7 +250,7 @@ arches! {$
         machine: em::MIPS,
         arch_file: "mips64.rs",
         block: "pause",
-        budget: 944,
+        budget: 960,
         sysno: sysno_of!(mips64),
         kernel: &kernels::MIPS64EL,
     }
