@@ -13,12 +13,11 @@
 //! and LLVM keeps nothing in across an `asm!`. o32 passes a fifth argument on the stack:
 //! pause makes no such call, so no call here lends the kernel stack space for one.
 //!
-//! Signals: MIPS keeps the numbers of its Unix ancestors: SIGCHLD is 18, not 17 (SIGINT and
-//! SIGTERM are 2 and 15 as everywhere). `_NSIG` is 128, so the sigset is 16 bytes and
-//! rt_sigaction wants 16 as its size. `struct sigaction` starts with its flags (a 32-bit
-//! `unsigned int`), then the handler, then the mask; there is no restorer field and no
-//! SA_RESTORER: the kernel returns from a handler through its own trampoline, the vDSO's
-//! sigreturn: no trampoline here.
+//! Signals: MIPS numbers them its own way and its sigset is wider, which rt_sigaction wants
+//! as its size: SIGCHLD and the size are arch/mod.rs's `mips` table. `struct sigaction`
+//! starts with its flags (a 32-bit `unsigned int`), then the handler, then the mask; there
+//! is no restorer field and no SA_RESTORER: the kernel returns from a handler through its
+//! own trampoline, the vDSO's sigreturn: no trampoline here.
 //!
 //! `asm!` on MIPS is still behind `asm_experimental_arch`, a nightly feature that this build
 //! reaches with `RUSTC_BOOTSTRAP=1`, as it does core from rust-src; linker/cargo.toml turns
@@ -40,8 +39,7 @@ pub mod nr {
     pub const EXIT_GROUP: usize = 4246;
 }
 
-pub const SIGCHLD: i32 = 18;
-pub const SIGSET_SIZE: usize = 16;
+pub use super::mips::{SIGCHLD, SIGSET_SIZE};
 
 /// `asm!` for a syscall: the given template and operands, then every register the kernel
 /// may clobber beyond $2 and $4..$7, which each call lists itself.

@@ -12,8 +12,8 @@
 //! for the assembler, and hi/lo, which rustc cannot name and LLVM keeps nothing in across an
 //! `asm!`.
 //!
-//! Signals: as on o32: SIGCHLD is 18, the sigset is 16 bytes (rt_sigaction's size argument),
-//! and `struct sigaction` is the flags (a 32-bit `unsigned int`, padded to 8), the handler
+//! Signals: as on o32, arch/mod.rs's `mips` table gives SIGCHLD and the sigset size, and
+//! `struct sigaction` is the flags (a 32-bit `unsigned int`, padded to 8), the handler
 //! and the mask, with no restorer: the kernel returns from a handler through the vDSO's
 //! rt_sigreturn: no trampoline here.
 //!
@@ -35,8 +35,7 @@ pub mod nr {
     pub const EXIT_GROUP: usize = 5205;
 }
 
-pub const SIGCHLD: i32 = 18;
-pub const SIGSET_SIZE: usize = 16;
+pub use super::mips::{SIGCHLD, SIGSET_SIZE};
 
 /// `asm!` for a syscall: the given template and operands, then every register the kernel
 /// may clobber beyond $2 and $4..$7, which each call lists itself.

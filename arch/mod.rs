@@ -18,8 +18,8 @@
 //! - `SigAction`: `struct sigaction` as this kernel reads it, built by `SigAction::new`,
 //!   which also adds the signal-return trampoline where the architecture needs one;
 //! - `SIGCHLD` and `SIGSET_SIZE` (the kernel's sigset_t in bytes, rt_sigaction's last
-//!   argument): the two signal facts that are not the same everywhere. Every file but MIPS's
-//!   re-exports `generic`'s; MIPS has its own (18 and 16);
+//!   argument): the two signal facts that are not the same everywhere, re-exported from one
+//!   of the two tables below, `generic` or `mips`;
 //! - `_start`: the ELF entry point, which hands the initial stack pointer to `crate::start`.
 //!
 //! # Safety
@@ -33,11 +33,21 @@ pub type Handler = extern "C" fn(i32);
 
 /// The generic signal table's SIGCHLD and sigset size, which every architecture here but
 /// MIPS has (alpha, parisc and sparc would differ too).
-#[allow(dead_code, reason = "the MIPS builds have their own")]
+#[allow(dead_code, reason = "the MIPS builds use `mips`")]
 pub mod generic {
     pub const SIGCHLD: i32 = 17;
     /// The kernel's sigset_t is 64 bits (`_NSIG` 64).
     pub const SIGSET_SIZE: usize = 8;
+}
+
+/// MIPS's, for o32 and n64 alike: Linux took System V's signal numbers there (the MIPS
+/// ABI's, IRIX's), where SIGCHLD comes after SIGUSR1 and SIGUSR2; SIGINT and SIGTERM are
+/// the same as everywhere.
+#[allow(dead_code, reason = "only the MIPS builds use it")]
+pub mod mips {
+    pub const SIGCHLD: i32 = 18;
+    /// The kernel's sigset_t is 128 bits (`_NSIG` 128).
+    pub const SIGSET_SIZE: usize = 16;
 }
 
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]

@@ -1,7 +1,8 @@
 //! The signals pause handles on one architecture, read from the sources that define them:
-//! SIGINT and SIGTERM from src/sys.rs, SIGCHLD from the arch's file in arch/ or, where that
-//! file re-exports it, from arch/mod.rs's `generic`. The harness's expectations (the SigCgt
-//! mask a real kernel shows) then have no second copy of a number that differs by arch.
+//! SIGINT and SIGTERM from src/sys.rs, SIGCHLD and the sigset size from the table in
+//! arch/mod.rs that the arch's file re-exports (`generic` or `mips`), or from that file
+//! itself. The harness's expectations (the SigCgt mask a real kernel shows) then have no
+//! second copy of a number that differs by arch.
 
 use std::fs;
 
@@ -22,17 +23,19 @@ impl Handled {
         let sys = source("src/sys.rs");
         let file = format!("arch/{}", arch.arch_file);
         let own = source(&file);
-        // The arch's own, or the generic ones it re-exports.
-        let generic = source("arch/mod.rs");
-        let generic = generic.split("pub mod generic {").nth(1);
-        let generic = generic.expect("arch/mod.rs: no `pub mod generic`");
-        let reexports = own.contains("pub use super::generic::{SIGCHLD, SIGSET_SIZE};");
+        let seam = source("arch/mod.rs");
+        // The table the file re-exports, or the file itself.
+        let table = own.lines().find_map(|line| {
+            let name = line.trim().strip_prefix("pub use super::")?;
+            let name = name.strip_suffix("::{SIGCHLD, SIGSET_SIZE};")?;
+            let block = seam.split(&format!("\npub mod {name} {{\n")).nth(1);
+            let block = block.unwrap_or_else(|| panic!("arch/mod.rs: no `pub mod {name}`"));
+            Some(block.split("\n}").next().unwrap().to_string())
+        });
+        let defined = table.as_deref().unwrap_or(&own);
         let arch_fact = |name: &str, kind: &str| {
-            let found = match reexports {
-                true => constant(generic, name, kind),
-                false => constant(&own, name, kind),
-            };
-            found.unwrap_or_else(|| panic!("{file}: neither defines nor re-exports {name}"))
+            constant(defined, name, kind)
+                .unwrap_or_else(|| panic!("{file}: neither defines nor re-exports {name}"))
         };
         let int = constant(&sys, "SIGINT", "i32").expect("src/sys.rs: no SIGINT");
         let term = constant(&sys, "SIGTERM", "i32").expect("src/sys.rs: no SIGTERM");
