@@ -5,17 +5,20 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # Go/OCI architecture name (with its variant after a dash) -> Rust target. The one list
 # every recipe builds from. arm (v7) builds as Thumb-2 (thumbv7neon: smaller code; pause uses
 # no NEON or FP); arm-v6 and arm-v5 as Thumb-1, which ARMv5TE and ARMv6 cores have: one
-# target, so the same bytes for both.
+# target, so the same bytes for both. mipsle is o32 MIPS32r2, mips64le n64 MIPS64r2 (the
+# targets' default CPUs).
 arches := "amd64:x86_64-unknown-linux-gnu arm64:aarch64-unknown-linux-gnu " + \
     "arm:thumbv7neon-unknown-linux-gnueabihf 386:i686-unknown-linux-gnu " + \
     "riscv64:riscv64gc-unknown-linux-gnu s390x:s390x-unknown-linux-gnu " + \
     "ppc64le:powerpc64le-unknown-linux-gnu arm-v6:thumbv5te-none-eabi " + \
-    "arm-v5:thumbv5te-none-eabi loong64:loongarch64-unknown-linux-gnu"
+    "arm-v5:thumbv5te-none-eabi loong64:loongarch64-unknown-linux-gnu " + \
+    "mipsle:mipsel-unknown-linux-gnu mips64le:mips64el-unknown-linux-gnuabi64"
 
 # The targets whose prebuilt core rustup cannot fetch here. Their core is built from this
 # toolchain's own rust-src (-Zbuild-std=core, which RUSTC_BOOTSTRAP=1 allows on a stable
 # compiler, as the Linux kernel builds its Rust), so it is pinned to the toolchain.
-core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu"
+core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu " + \
+    "mipsel-unknown-linux-gnu mips64el-unknown-linux-gnuabi64"
 
 # The Python tools that validate the image's SBOM and provenance (tests/attestations.rs):
 # PyPI's, pinned, in a venv of Debian's python3 that `just setup` makes.
@@ -115,10 +118,11 @@ setup:
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
           gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv zstd)
-    # qemu-system for the real-kernel suite. A machine whose qemu-utils comes from
+    # qemu-system for the real-kernel suite (qemu-system-mips has the Malta board that the
+    # mipsle and mips64le kernels boot on). A machine whose qemu-utils comes from
     # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
     # qemu-system-common): take it from the same backports, on the mirror apt already uses.
-    qemu=(qemu-system-arm qemu-system-misc qemu-system-ppc qemu-system-x86)
+    qemu=(qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc qemu-system-x86)
     release=()
     if dpkg-query -W -f '${Version}' qemu-utils 2>/dev/null | grep -q '~bpo12'; then
         release=(-t bookworm-backports)

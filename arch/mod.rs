@@ -10,13 +10,16 @@
 //!   low 32 bits, so that no arch need widen it (s390x saves an instruction);
 //! - `syscall0_unchecked`, `syscall3_unchecked`: the same instruction for a call whose result
 //!   is ignored (write) or that cannot fail (getpid), so that an error needs no turning into
-//!   -errno. Only powerpc64 has anything to leave out (its errors come back as positive
-//!   values and a flag, 8 bytes of code per call to convert); elsewhere they are the checked
-//!   calls. There is no checked 3-argument call: pause makes none;
+//!   -errno. Only powerpc64 and MIPS have anything to leave out (their errors come back as
+//!   positive values and a flag, 8 bytes of code per call to convert); elsewhere they are the
+//!   checked calls. There is no checked 3-argument call: pause makes none;
 //! - `pause()`: block until a signal is handled (the `pause` syscall, or its equivalent where
 //!   the architecture has none);
 //! - `SigAction`: `struct sigaction` as this kernel reads it, built by `SigAction::new`,
 //!   which also adds the signal-return trampoline where the architecture needs one;
+//! - `SIGCHLD` and `SIGSET_SIZE` (the kernel's sigset_t in bytes, rt_sigaction's last
+//!   argument): the two signal facts that are not the same everywhere, re-exported from one
+//!   of the two tables below, `generic` or `mips`;
 //! - `_start`: the ELF entry point, which hands the initial stack pointer to `crate::start`.
 //!
 //! # Safety
@@ -28,6 +31,25 @@
 /// A signal handler as the kernel calls it: the signal number in the first argument register.
 pub type Handler = extern "C" fn(i32);
 
+/// The generic signal table's SIGCHLD and sigset size, which every architecture here but
+/// MIPS has (alpha, parisc and sparc would differ too).
+#[allow(dead_code, reason = "the MIPS builds use `mips`")]
+pub mod generic {
+    pub const SIGCHLD: i32 = 17;
+    /// The kernel's sigset_t is 64 bits (`_NSIG` 64).
+    pub const SIGSET_SIZE: usize = 8;
+}
+
+/// MIPS's, for o32 and n64 alike: Linux took System V's signal numbers there (the MIPS
+/// ABI's, IRIX's), where SIGCHLD comes after SIGUSR1 and SIGUSR2; SIGINT and SIGTERM are
+/// the same as everywhere.
+#[allow(dead_code, reason = "only the MIPS builds use it")]
+pub mod mips {
+    pub const SIGCHLD: i32 = 18;
+    /// The kernel's sigset_t is 128 bits (`_NSIG` 128).
+    pub const SIGSET_SIZE: usize = 16;
+}
+
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
 #[cfg_attr(target_arch = "arm", path = "arm.rs")]
@@ -36,5 +58,7 @@ pub type Handler = extern "C" fn(i32);
 #[cfg_attr(target_arch = "s390x", path = "s390x.rs")]
 #[cfg_attr(target_arch = "powerpc64", path = "powerpc64.rs")]
 #[cfg_attr(target_arch = "loongarch64", path = "loongarch64.rs")]
+#[cfg_attr(target_arch = "mips", path = "mips.rs")]
+#[cfg_attr(target_arch = "mips64", path = "mips64.rs")]
 mod imp;
 pub use imp::*;

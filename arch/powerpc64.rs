@@ -30,6 +30,8 @@ pub mod nr {
     pub const EXIT_GROUP: usize = 234;
 }
 
+pub use super::generic::{SIGCHLD, SIGSET_SIZE};
+
 /// `asm!` for a syscall: the given template and operands, then every register the kernel
 /// may clobber beyond r3..r6, which each call lists itself (as arguments or as clobbers).
 macro_rules! sc {

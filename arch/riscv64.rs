@@ -25,6 +25,8 @@ pub mod nr {
     pub const WAIT4: usize = 260;
 }
 
+pub use super::generic::{SIGCHLD, SIGSET_SIZE};
+
 #[inline(always)]
 pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;

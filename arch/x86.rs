@@ -27,6 +27,8 @@ pub mod nr {
     pub const EXIT_GROUP: usize = 252;
 }
 
+pub use super::generic::{SIGCHLD, SIGSET_SIZE};
+
 #[inline(always)]
 pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;

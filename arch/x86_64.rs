@@ -22,6 +22,8 @@ pub mod nr {
     pub const EXIT_GROUP: usize = 231;
 }
 
+pub use super::generic::{SIGCHLD, SIGSET_SIZE};
+
 #[inline(always)]
 pub unsafe fn syscall0<const NR: usize>() -> isize {
     let ret;

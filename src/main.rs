@@ -6,6 +6,9 @@
 //! machine code under them.
 #![no_std]
 #![no_main]
+// `asm!` for the architectures where it is still unstable; linker/cargo.toml sets the cfg for
+// those builds alone (see arch/mips.rs).
+#![cfg_attr(pause_asm_experimental_arch, feature(asm_experimental_arch))]
 
 // Plain cargo (`cargo run -p pause`) links for the host's C toolchain, which this freestanding
 // binary cannot use: say what to run instead of failing later in the linker.

@@ -1,18 +1,16 @@
 //! The system calls pause makes, over `arch`'s raw syscall instructions. The signal numbers,
-//! flags and errno values below are the same on every architecture pause supports (those
-//! with different values, alpha, mips, parisc and sparc, are not among them).
+//! flags and errno values below are the same on every architecture pause supports; SIGCHLD
+//! and the size of the kernel's sigset_t, which rt_sigaction wants exactly, are not (MIPS
+//! has its own), so `arch` gives those.
 
-use crate::arch::{self, nr};
-pub use arch::SigAction;
+use crate::arch::{self, SIGSET_SIZE, nr};
+pub use arch::{SIGCHLD, SigAction};
 
 pub const SIGINT: i32 = 2;
 pub const SIGTERM: i32 = 15;
-pub const SIGCHLD: i32 = 17;
 pub const SA_NOCLDSTOP: usize = 1;
 pub const EINTR: isize = 4;
 const WNOHANG: usize = 1;
-/// The kernel's sigset_t is 64 bits on every architecture; rt_sigaction wants exactly that.
-const SIGSET_SIZE: usize = 8;
 
 /// write(2). The result is ignored on purpose: a closed or full stderr changes nothing else.
 pub fn write(fd: usize, buf: &[u8]) {

@@ -3,6 +3,7 @@
 //! `syscalls` crate.
 
 use nix::sys::signal::Signal;
+use pause_harness::signals::Handled;
 use pause_harness::*;
 
 /// What pause must do from execve on, not being PID 1: one getpid, the warning, three
@@ -52,7 +53,11 @@ fn exact_syscall_sequence(arch: &'static Arch) {
     assert!(calls[7].ends_with(" exit_group(0)"), "{}", calls[7]);
 }
 
-per_arch!(exact_syscall_sequence, numbers_match_the_syscalls_crate);
+per_arch!(
+    exact_syscall_sequence,
+    numbers_match_the_syscalls_crate,
+    signals_match_the_kernel_headers
+);
 
 /// strace, natively: also checks the arguments that matter.
 fn native_sequence(arch: &'static Arch) {
@@ -105,4 +110,28 @@ fn numbers_match_the_syscalls_crate(arch: &'static Arch) {
             arch.name
         );
     }
+}
+
+/// The signal numbers pause handles and the sigset's size, as src/sys.rs and arch/ give them,
+/// against the kernel's uapi headers: `arch/mips/include/uapi/asm/signal.h` on MIPS
+/// (SIGCHLD 18, `_NSIG` 128), the generic table (`include/uapi/asm-generic/signal.h`, and
+/// x86's, arm's, s390's and powerpc's own, which agree) elsewhere (SIGCHLD 17, `_NSIG` 64).
+/// SIGINT and SIGTERM are 2 and 15 in all of them.
+fn signals_match_the_kernel_headers(arch: &'static Arch) {
+    let (sigchld, nsig) = match arch.target_arch {
+        "mips" | "mips64" => (18, 128),
+        _ => (17, 64),
+    };
+    let handled = Handled::of(arch);
+    assert_eq!(
+        (
+            handled.int,
+            handled.term,
+            handled.chld,
+            handled.sigset_bytes * 8
+        ),
+        (2, 15, sigchld, nsig),
+        "{}: (SIGINT, SIGTERM, SIGCHLD, sigset bits)",
+        arch.name
+    );
 }

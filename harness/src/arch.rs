@@ -225,11 +225,41 @@ arches! {$
         sysno: sysno_of!(loongarch64),
         kernel: &kernels::LOONG64,
     }
+    mipsle MIPSLE {
+        name: "mipsle",
+        oci_platform: ("mipsle", None),
+        target: "mipsel-unknown-linux-gnu",
+        target_arch: "mips",
+        qemu: "qemu-mipsel-static",
+        // A MIPS32r2 core of the routers (qemu's default, from the ELF header, is a 24Kf).
+        qemu_cpu: Some("24Kc"),
+        machine: em::MIPS,
+        arch_file: "mips.rs",
+        block: "pause",
+        budget: 784,
+        sysno: sysno_of!(mips),
+        kernel: &kernels::MIPSEL,
+    }
+    mips64le MIPS64LE {
+        name: "mips64le",
+        oci_platform: ("mips64le", None),
+        target: "mips64el-unknown-linux-gnuabi64",
+        target_arch: "mips64",
+        qemu: "qemu-mips64el-static",
+        qemu_cpu: Some("MIPS64R2-generic"),
+        machine: em::MIPS,
+        arch_file: "mips64.rs",
+        block: "pause",
+        budget: 960,
+        sysno: sysno_of!(mips64),
+        kernel: &kernels::MIPS64EL,
+    }
 }
 
 /// ELF machine numbers (`e_machine`).
 mod em {
     pub const I386: u16 = 3;
+    pub const MIPS: u16 = 8;
     pub const PPC64: u16 = 21;
     pub const S390: u16 = 22;
     pub const ARM: u16 = 40;

@@ -122,3 +122,25 @@ pub const LOONG64: Kernel = Kernel {
     append: "initcall_blacklist=i8042_init",
     dtb: None,
 };
+/// Malta, the MIPS evaluation board qemu models, with a 24Kc (MIPS32r2) CPU.
+pub const MIPSEL: Kernel = Kernel {
+    debian_arch: "mipsel",
+    suite: "bookworm",
+    package: "linux-image-4kc-malta",
+    qemu_system: "qemu-system-mipsel",
+    machine: &["-M", "malta", "-cpu", "24Kc"],
+    console: "ttyS0",
+    append: "",
+    dtb: None,
+};
+/// Malta with a MIPS64r2 CPU.
+pub const MIPS64EL: Kernel = Kernel {
+    debian_arch: "mips64el",
+    suite: "bookworm",
+    package: "linux-image-5kc-malta",
+    qemu_system: "qemu-system-mips64el",
+    machine: &["-M", "malta", "-cpu", "MIPS64R2-generic"],
+    console: "ttyS0",
+    append: "",
+    dtb: None,
+};

@@ -18,6 +18,7 @@ pub mod podman;
 pub mod process;
 pub mod procfs;
 pub mod registry;
+pub mod signals;
 pub mod skip;
 
 pub use arch::*;

@@ -12,6 +12,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use guest::{Files, Vm};
+use pause_harness::signals::Handled;
 use pause_harness::*;
 
 /// How long a guest may take to run every check (software emulation of a whole machine on
@@ -45,17 +46,22 @@ fn probe(arch: &Arch) -> Vec<u8> {
 }
 
 /// What the guest gets besides busybox: pause, the probe, the checks as /init, the syscall
-/// numbers they need, and the exact bytes pause must print.
+/// and signal numbers they need, and the exact bytes pause must print.
 fn files(arch: &Arch) -> Files {
     let nr = |name: &str| {
         let table = nr_table(arch);
         let found = table.iter().find(|(n, _)| n == name).map(|(_, nr)| *nr);
         found.unwrap_or_else(|| panic!("{}: no {name} in arch/{}", arch.name, arch.arch_file))
     };
+    let signals = Handled::of(arch);
     let facts = format!(
-        "NR_BLOCK={}\nNR_RT_SIGACTION={}\n",
+        "NR_BLOCK={}\nNR_RT_SIGACTION={}\nSIGINT={}\nSIGTERM={}\nSIGCHLD={}\nSIGCGT={}\n",
         nr(arch.block),
-        nr("rt_sigaction")
+        nr("rt_sigaction"),
+        signals.int,
+        signals.term,
+        signals.chld,
+        signals.sigcgt()
     );
     let expect = [
         ("warning", WARNING.to_string()),

@@ -5,6 +5,8 @@ fn main() {
     for arg in [
         "-static",
         "--no-pie",
+        // lld's default entry is `_start` everywhere but MIPS, where it is `__start`.
+        "--entry=_start",
         "--build-id=none",
         "-z",
         "noexecstack",

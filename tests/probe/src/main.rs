@@ -8,16 +8,19 @@
 //! two calls it makes, whose numbers the harness checks against the `syscalls` crate.
 #![no_std]
 #![no_main]
+// As in pause's src/main.rs: arch/'s `asm!` where it is unstable.
+#![cfg_attr(pause_asm_experimental_arch, feature(asm_experimental_arch))]
 
 #[path = "../../../arch/mod.rs"]
 #[allow(
     dead_code,
+    unused_imports,
     reason = "pause's seam; the probe needs its entry and two of its calls"
 )]
 mod arch;
 
 /// The numbers of the calls the probe makes beyond pause's own: prctl and execve, both
-/// below 256 everywhere (s390x encodes the number in its `svc` instruction).
+/// below 256 on s390x, which encodes the number in its `svc` instruction.
 mod nr {
     #[cfg(target_arch = "x86_64")]
     pub const PRCTL_EXECVE: (usize, usize) = (157, 59);
@@ -35,6 +38,10 @@ mod nr {
     pub const PRCTL_EXECVE: (usize, usize) = (172, 11);
     #[cfg(target_arch = "powerpc64")]
     pub const PRCTL_EXECVE: (usize, usize) = (171, 11);
+    #[cfg(target_arch = "mips")]
+    pub const PRCTL_EXECVE: (usize, usize) = (4192, 4011);
+    #[cfg(target_arch = "mips64")]
+    pub const PRCTL_EXECVE: (usize, usize) = (5153, 5057);
     pub const PRCTL: usize = PRCTL_EXECVE.0;
     pub const EXECVE: usize = PRCTL_EXECVE.1;
     pub const EXIT_GROUP: usize = crate::arch::nr::EXIT_GROUP;

@@ -91,7 +91,7 @@ pub(super) fn measure(glibc: &Path, build: &Path) -> Result<Vec<ChurnFigures>> {
         Path::new(CNI_BRIDGE).is_file(),
         "{CNI_BRIDGE} is missing: `just setup` installs containernetworking-plugins"
     );
-    // Both packaged alike, single-platform (ours would otherwise come as the 10-platform
+    // Both packaged alike, single-platform (ours would otherwise come as the multi-platform
     // index), so that only the binary differs.
     let package = |binary: &Path, tag: &str| -> Result<(PathBuf, String)> {
         let archive = build.join(format!("{tag}-oci.tar"));
