@@ -284,4 +284,29 @@ mod tests {
         assert_eq!(graph.circle(), Some(vec!["a".to_string(), "b".to_string()]));
         assert!(graph.uses["b"].contains("c"));
     }
+
+    /// Each way a path names a module is read: `crate::`, `self::`, `super::`, a child by
+    /// its bare name, a path in an inline module, a module in `dir/mod.rs`; the render
+    /// names the root `(root)`.
+    #[test]
+    fn every_kind_of_path_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        write("lib.rs", "mod a;\nmod c;\nmod d;\nfn f() { a::A; }\n");
+        write(
+            "a.rs",
+            "pub struct A;\nmod inner {\n    fn g() { crate::c::C; }\n}\n",
+        );
+        write(
+            "c.rs",
+            "pub struct C;\nfn h() { self::C; super::d::e::E; }\n",
+        );
+        write("d/mod.rs", "pub mod e;\n");
+        write("d/e.rs", "pub struct E;\n");
+        let graph = Graph::of("scratch", &dir.path().join("lib.rs"));
+        let expected = "scratch\n  (root) -> a\n  a -> c\n  c -> d::e\n  d -> \n  d::e -> \n";
+        assert_eq!(graph.render(), expected);
+        assert_eq!(graph.circle(), None);
+    }
 }
