@@ -25,6 +25,13 @@ core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu " + \
 venv := "/opt/pause-venv"
 venv_packages := "spdx-tools==0.8.5 in-toto-attestation==0.9.3"
 
+# Debian 13's skopeo, podman and cosign, with all they link, unpacked by `just setup` into
+# this private root (never installed into dpkg): Debian 12's skopeo and podman are built with
+# sigstore turned off, so they can neither sign nor enforce a signature
+# (harness/src/trixie.rs).
+export PAUSE_TRIXIE_ROOT := "/opt/pause-trixie"
+trixie_tools := "skopeo podman cosign"
+
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 # rustup's llvm-tools (llvm-objcopy, llvm-size): the one place the tools are found. The
 # std side (the bench) reads it from the environment.
@@ -160,6 +167,51 @@ setup:
     # python3-venv provides.
     [[ -x {{venv}}/bin/pip ]] || /usr/bin/python3 -m venv "{{venv}}"
     "{{venv}}/bin/pip" install --quiet {{venv_packages}}
+    just trixie-root
+
+# Debian 13's skopeo, podman and cosign in $PAUSE_TRIXIE_ROOT (see trixie_tools), unless
+# there already: a private apt root of trixie, on the mirror this machine's apt uses,
+# resolves them and everything they depend on; each package is then unpacked, not installed
+# (no maintainer scripts run, this machine's dpkg never hears of them).
+[private]
+trixie-root:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    root=$PAUSE_TRIXIE_ROOT
+    missing=0
+    for tool in {{trixie_tools}}; do [[ -x $root/usr/bin/$tool ]] || missing=1; done
+    if ((missing)); then
+        keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+        # trixie's signing keys came to Debian 12 in debian-archive-keyring 2023.3+deb12u2
+        # (12.11): an older machine's keyring needs that update.
+        if [[ ! -f /usr/share/keyrings/debian-archive-trixie-stable.gpg ]]; then
+            apt-get -o DPkg::Lock::Timeout=600 update -q
+            apt-get -o DPkg::Lock::Timeout=600 install -y -q debian-archive-keyring
+        fi
+        apt_root=/var/cache/pause-trixie arch=$(dpkg --print-architecture)
+        mkdir -p "$apt_root"/{etc,state/lists/partial,cache/archives/partial}
+        : >"$apt_root/status"
+        uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+        printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: %s\n' \
+            "${uri:-http://deb.debian.org/debian}" "$keyring" >"$apt_root/etc/trixie.sources"
+        apt_options=(-o DPkg::Lock::Timeout=600 -o "Dir::State=$apt_root/state"
+            -o "Dir::State::status=$apt_root/status" -o "Dir::Cache=$apt_root/cache"
+            -o Dir::Etc::sourcelist=/dev/null -o "Dir::Etc::sourceparts=$apt_root/etc"
+            -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch"
+            -o APT::Sandbox::User=root)
+        apt-get "${apt_options[@]}" update -q
+        apt-get "${apt_options[@]}" install --download-only --no-install-recommends -y -q \
+            {{trixie_tools}}
+        rm -rf "$root.partial"
+        mkdir -p "$root.partial"
+        for deb in "$apt_root"/cache/archives/*.deb; do dpkg-deb -x "$deb" "$root.partial"; done
+        # The merged /usr that trixie's base-files would make, and what a chroot mounts on.
+        for dir in bin sbin lib lib64; do ln -sfn "usr/$dir" "$root.partial/$dir"; done
+        mkdir -p "$root.partial"/{proc,dev,sys,run,tmp,var/tmp,var/lib/containers,etc/containers}
+        rm -rf "$root"
+        mv "$root.partial" "$root"
+    fi
+    "$root/usr/bin/cosign" version >/dev/null
 
 # Regenerate the README's measured blocks (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`):
 # the per-arch sizes from dist/ and the linked ELF files, the real-kernel suite's rows from
