@@ -13,6 +13,7 @@ mod layout;
 mod mutants;
 mod platform;
 mod provenance;
+mod published;
 mod sbom;
 mod verify;
 
