@@ -25,10 +25,19 @@ core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu " + \
 venv := "/opt/pause-venv"
 venv_packages := "spdx-tools==0.8.5 in-toto-attestation==0.9.3"
 
+# The release signing key `just keygen` makes and `just release` signs with: cosign's
+# encrypted PEM private key, its public key beside it with the extension .pub. Outside the
+# repository: `$PAUSE_SIGNING_KEY`, else in ~/.config/pause. Its passphrase is read from the
+# environment variable named here, never from a file.
+signing_key_env := "PAUSE_SIGNING_KEY"
+signing_key := env(signing_key_env, home_directory() / ".config/pause/cosign.key")
+passphrase_env := "PAUSE_SIGN_PASSPHRASE"
+
 # Debian 13's skopeo, podman and cosign, with all they link, unpacked by `just setup` into
 # this private root (never installed into dpkg): Debian 12's skopeo and podman are built with
 # sigstore turned off, so they can neither sign nor enforce a signature
-# (harness/src/trixie.rs).
+# (harness/src/trixie.rs). `just release` signs with that skopeo and checks with that cosign;
+# the release test enforces the policy with that podman.
 export PAUSE_TRIXIE_ROOT := "/opt/pause-trixie"
 trixie_tools := "skopeo podman cosign"
 
@@ -124,7 +133,9 @@ setup:
     # 14's loong64 kernel is a zstd EFI zboot image, which qemu cannot unpack itself.
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
-          gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv zstd)
+          gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv zstd
+          libssl-dev pkg-config)
+    # libssl-dev, pkg-config: OpenSSL, the sigstore crate's crypto backend (tools/, keygen).
     # qemu-system for the real-kernel suite (qemu-system-mips has the Malta board that the
     # mipsle and mips64le kernels boot on). A machine whose qemu-utils comes from
     # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
@@ -253,9 +264,24 @@ image: dist
 
 # Check images against their source: each REF an OCI layout `oci:DIR[:TAG]` or a registry's
 # `docker://HOST/NAME:TAG`. Rebuilds the commit each index names (in target/verify/) and
-# compares every digest: a table per REF, non-zero status on any mismatch.
+# compares every digest: a table per REF, non-zero status on any mismatch. With `--key PUB`,
+# each registry REF's index and platform manifests must also be signed by that key.
 verify +refs:
     cargo run --quiet --release -p pause-tools -- verify {{refs}}
+
+# Make the release signing key pair (see `signing_key`), the passphrase from
+# `$PAUSE_SIGN_PASSPHRASE`. It never overwrites a key.
+[no-exit-message]
+keygen:
+    @cargo run --quiet --release -p pause-tools -- keygen --key "{{signing_key}}" --passphrase-env {{passphrase_env}}
+
+# Publish this commit as REF (HOST/NAME:TAG, TAG the version): checks the tree, tag,
+# CHANGELOG.md and key first, builds the image, pushes it with every platform, its SBOM and
+# provenance and a signature of the index and each platform manifest, then prints the
+# digest to pin and the containerd and CRI-O lines.
+[no-exit-message]
+release ref:
+    @cargo run --quiet --release -p pause-tools -- release "{{ref}}" --key "{{signing_key}}" --passphrase-env {{passphrase_env}}
 
 # The std side's import graph: per crate target, each module and the modules it uses; fails
 # on a circle (tests/deps.rs asserts there is none).

@@ -48,7 +48,7 @@ impl Reference {
         };
         let host = rest.split('/').next().unwrap_or_default();
         // A registry on loopback speaks plain HTTP, as Docker assumes of localhost. Trust
-        // never rests on the transport here: every digest is compared with the rebuild's.
+        // never rests on the transport here: digests are compared, signatures verified.
         let insecure = host.starts_with("localhost") || host.starts_with("127.");
         Ok(Reference {
             base: format!("docker://{base}"),
@@ -57,8 +57,34 @@ impl Reference {
         })
     }
 
+    /// A registry's `HOST/NAME:TAG` (`docker://` optional), the tag given, not defaulted:
+    /// where a release goes.
+    pub fn registry(arg: &str) -> Result<Reference> {
+        let rest = arg.strip_prefix("docker://").unwrap_or(arg);
+        let usage = || format!("{arg}: name a registry repository and tag, HOST/NAME:TAG");
+        let (path, tag) = rest.rsplit_once(':').with_context(usage)?;
+        let (host, name) = path.split_once('/').with_context(usage)?;
+        // A digest names one image, not a release; a port is a number.
+        let port = host.split_once(':').map_or("0", |(_, port)| port);
+        ensure!(
+            !host.is_empty()
+                && port.parse::<u16>().is_ok()
+                && !name.is_empty()
+                && !tag.is_empty()
+                && !tag.contains('/')
+                && !rest.contains('@'),
+            usage()
+        );
+        Reference::parse(&format!("docker://{rest}"))
+    }
+
     pub fn with_tag(&self, tag: &str) -> String {
         format!("{}:{tag}", self.base)
+    }
+
+    /// A registry's `HOST/NAME`, as a policy, a signature and a pin name it.
+    pub fn repository(&self) -> Option<&str> {
+        self.base.strip_prefix("docker://")
     }
 }
 
@@ -176,5 +202,39 @@ impl Image {
     pub fn created(&self) -> Option<u64> {
         let created = humantime::parse_rfc3339(self.annotation(ANNOTATION_CREATED)?).ok()?;
         Some(created.duration_since(UNIX_EPOCH).ok()?.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reference;
+
+    #[test]
+    fn a_release_names_a_registry_repository_and_its_tag() {
+        for arg in [
+            "127.0.0.1:5000/pause:0.1.0",
+            "docker://127.0.0.1:5000/pause:0.1.0",
+        ] {
+            let target = Reference::registry(arg).unwrap();
+            assert_eq!(target.repository(), Some("127.0.0.1:5000/pause"), "{arg}");
+            assert_eq!(target.tag, "0.1.0");
+            assert!(target.insecure, "{arg}: loopback is plain HTTP");
+        }
+        let target = Reference::registry("registry.example/team/pause:0.1.0").unwrap();
+        assert_eq!(target.repository(), Some("registry.example/team/pause"));
+        assert!(!target.insecure);
+        for arg in [
+            "pause:0.1.0",
+            "127.0.0.1:5000/pause",
+            "registry.example/pause",
+            "registry.example/pause:",
+            "registry.example/pause@sha256:00",
+            "oci:dist/oci:0.1.0",
+        ] {
+            assert!(
+                Reference::registry(arg).is_err(),
+                "{arg} taken for a release target"
+            );
+        }
     }
 }
