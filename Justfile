@@ -25,6 +25,22 @@ core_from_source := "thumbv5te-none-eabi loongarch64-unknown-linux-gnu " + \
 venv := "/opt/pause-venv"
 venv_packages := "spdx-tools==0.8.5 in-toto-attestation==0.9.3"
 
+# The release signing key `just keygen` makes and `just release` signs with: cosign's
+# encrypted PEM private key, its public key beside it with the extension .pub. Outside the
+# repository: `$PAUSE_SIGNING_KEY`, else in ~/.config/pause. Its passphrase is read from the
+# environment variable named here, never from a file.
+signing_key_env := "PAUSE_SIGNING_KEY"
+signing_key := env(signing_key_env, home_directory() / ".config/pause/cosign.key")
+passphrase_env := "PAUSE_SIGN_PASSPHRASE"
+
+# Debian 13's skopeo, podman and cosign, with all they link, unpacked by `just setup` into
+# this private root (never installed into dpkg): Debian 12's skopeo and podman are built with
+# sigstore turned off, so they can neither sign nor enforce a signature
+# (harness/src/trixie.rs). `just release` signs with that skopeo and checks with that cosign;
+# the release test enforces the policy with that podman.
+export PAUSE_TRIXIE_ROOT := "/opt/pause-trixie"
+trixie_tools := "skopeo podman cosign"
+
 host_triple := `rustc -vV | sed -n 's/^host: //p'`
 # rustup's llvm-tools (llvm-objcopy, llvm-size): the one place the tools are found. The
 # std side (the bench) reads it from the environment.
@@ -117,7 +133,9 @@ setup:
     # 14's loong64 kernel is a zstd EFI zboot image, which qemu cannot unpack itself.
     pkgs=(qemu-user-static strace util-linux binutils busybox-static git iproute2 skopeo umoci
           runc crun podman containerd containernetworking-plugins protobuf-compiler
-          gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv zstd)
+          gcc musl-tools catatonit tini dumb-init docker-registry docker.io python3-venv zstd
+          libssl-dev pkg-config)
+    # libssl-dev, pkg-config: OpenSSL, the sigstore crate's crypto backend (tools/, keygen).
     # qemu-system for the real-kernel suite (qemu-system-mips has the Malta board that the
     # mipsle and mips64le kernels boot on). A machine whose qemu-utils comes from
     # bookworm-backports cannot take bookworm's qemu-system (qemu-utils 10 breaks its
@@ -160,6 +178,51 @@ setup:
     # python3-venv provides.
     [[ -x {{venv}}/bin/pip ]] || /usr/bin/python3 -m venv "{{venv}}"
     "{{venv}}/bin/pip" install --quiet {{venv_packages}}
+    just trixie-root
+
+# Debian 13's skopeo, podman and cosign in $PAUSE_TRIXIE_ROOT (see trixie_tools), unless
+# there already: a private apt root of trixie, on the mirror this machine's apt uses,
+# resolves them and everything they depend on; each package is then unpacked, not installed
+# (no maintainer scripts run, this machine's dpkg never hears of them).
+[private]
+trixie-root:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    root=$PAUSE_TRIXIE_ROOT
+    missing=0
+    for tool in {{trixie_tools}}; do [[ -x $root/usr/bin/$tool ]] || missing=1; done
+    if ((missing)); then
+        keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+        # trixie's signing keys came to Debian 12 in debian-archive-keyring 2023.3+deb12u2
+        # (12.11): an older machine's keyring needs that update.
+        if [[ ! -f /usr/share/keyrings/debian-archive-trixie-stable.gpg ]]; then
+            apt-get -o DPkg::Lock::Timeout=600 update -q
+            apt-get -o DPkg::Lock::Timeout=600 install -y -q debian-archive-keyring
+        fi
+        apt_root=/var/cache/pause-trixie arch=$(dpkg --print-architecture)
+        mkdir -p "$apt_root"/{etc,state/lists/partial,cache/archives/partial}
+        : >"$apt_root/status"
+        uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+        printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: %s\n' \
+            "${uri:-http://deb.debian.org/debian}" "$keyring" >"$apt_root/etc/trixie.sources"
+        apt_options=(-o DPkg::Lock::Timeout=600 -o "Dir::State=$apt_root/state"
+            -o "Dir::State::status=$apt_root/status" -o "Dir::Cache=$apt_root/cache"
+            -o Dir::Etc::sourcelist=/dev/null -o "Dir::Etc::sourceparts=$apt_root/etc"
+            -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch"
+            -o APT::Sandbox::User=root)
+        apt-get "${apt_options[@]}" update -q
+        apt-get "${apt_options[@]}" install --download-only --no-install-recommends -y -q \
+            {{trixie_tools}}
+        rm -rf "$root.partial"
+        mkdir -p "$root.partial"
+        for deb in "$apt_root"/cache/archives/*.deb; do dpkg-deb -x "$deb" "$root.partial"; done
+        # The merged /usr that trixie's base-files would make, and what a chroot mounts on.
+        for dir in bin sbin lib lib64; do ln -sfn "usr/$dir" "$root.partial/$dir"; done
+        mkdir -p "$root.partial"/{proc,dev,sys,run,tmp,var/tmp,var/lib/containers,etc/containers}
+        rm -rf "$root"
+        mv "$root.partial" "$root"
+    fi
+    "$root/usr/bin/cosign" version >/dev/null
 
 # Regenerate the README's measured blocks (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`):
 # the per-arch sizes from dist/ and the linked ELF files, the real-kernel suite's rows from
@@ -201,9 +264,24 @@ image: dist
 
 # Check images against their source: each REF an OCI layout `oci:DIR[:TAG]` or a registry's
 # `docker://HOST/NAME:TAG`. Rebuilds the commit each index names (in target/verify/) and
-# compares every digest: a table per REF, non-zero status on any mismatch.
+# compares every digest: a table per REF, non-zero status on any mismatch. With `--key PUB`,
+# each registry REF's index and platform manifests must also be signed by that key.
 verify +refs:
     cargo run --quiet --release -p pause-tools -- verify {{refs}}
+
+# Make the release signing key pair (see `signing_key`), the passphrase from
+# `$PAUSE_SIGN_PASSPHRASE`. It never overwrites a key.
+[no-exit-message]
+keygen:
+    @cargo run --quiet --release -p pause-tools -- keygen --key "{{signing_key}}" --passphrase-env {{passphrase_env}}
+
+# Publish this commit as REF (HOST/NAME:TAG, TAG the version): checks the tree, tag,
+# CHANGELOG.md and key first, builds the image, pushes it with every platform, its SBOM and
+# provenance and a signature of the index and each platform manifest, then prints the
+# digest to pin and the containerd and CRI-O lines.
+[no-exit-message]
+release ref:
+    @cargo run --quiet --release -p pause-tools -- release "{{ref}}" --key "{{signing_key}}" --passphrase-env {{passphrase_env}}
 
 # The std side's import graph: per crate target, each module and the modules it uses; fails
 # on a circle (tests/deps.rs asserts there is none).

@@ -15,11 +15,13 @@ pub mod oci;
 pub mod pause;
 pub mod pod;
 pub mod podman;
+pub mod policy;
 pub mod process;
 pub mod procfs;
 pub mod registry;
 pub mod signals;
 pub mod skip;
+pub mod trixie;
 
 pub use arch::*;
 pub use kernel::Kernel;

@@ -86,3 +86,29 @@ pub fn finish_within(limit: Duration, cmd: &mut Command, what: &str) -> ExitStat
     poll_for(limit, || child.0.try_wait().unwrap())
         .unwrap_or_else(|| panic!("timed out after {limit:?} waiting for {what}"))
 }
+
+/// Runs `cmd`, stdin closed, to its end within `limit`, reading its stdout and stderr while
+/// it runs (so that a chatty build never blocks on a full pipe): what it printed, whatever
+/// its status.
+pub fn output_within(limit: Duration, cmd: &mut Command) -> std::process::Output {
+    let mut child = KillOnDrop::spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).map(|_| bytes)
+        })
+    };
+    let stdout = read(Box::new(child.0.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.0.stderr.take().unwrap()));
+    let status = poll_for(limit, || child.0.try_wait().unwrap())
+        .unwrap_or_else(|| panic!("{cmd:?} did not end within {limit:?}"));
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap().unwrap(),
+        stderr: stderr.join().unwrap().unwrap(),
+    }
+}

@@ -15,7 +15,7 @@ use nix::sys::signal::Signal;
 use tempfile::TempDir;
 
 use crate::arch::workspace;
-use crate::process::{finish, poll};
+use crate::process::{DEADLINE, finish, poll};
 use crate::skip::{have, have_file};
 
 pub const BINARY: &str = "/usr/bin/docker-registry";
@@ -151,6 +151,74 @@ impl Registry {
             String::from_utf8_lossy(&out.stderr)
         );
         out.stdout
+    }
+
+    /// The registry's own `/v2/_catalog`: every repository pushed to it.
+    pub fn catalog(&self) -> Vec<String> {
+        self.list("/v2/_catalog", "repositories")
+    }
+
+    /// The tags of the repository `name` (`/v2/NAME/tags/list`).
+    pub fn tags(&self, name: &str) -> Vec<String> {
+        self.list(&format!("/v2/{name}/tags/list"), "tags")
+    }
+
+    /// PUTs `bytes` as the manifest `reference` (a tag) of the repository `name`, exactly as
+    /// given, as an attacker with push access would; the digest the registry gives it.
+    pub fn put_manifest(
+        &self,
+        name: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> String {
+        let url = format!("http://{}/v2/{name}/manifests/{reference}", self.address);
+        let response = self
+            .agent()
+            .put(&url)
+            .header("Content-Type", media_type)
+            .send(bytes)
+            .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
+        let digest = response.headers().get("Docker-Content-Digest");
+        digest
+            .unwrap_or_else(|| panic!("PUT {url}: no digest"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The JSON list `field` at `path`, unpaged: asked without `n`, distribution 2.8 lists
+    /// up to 100 repositories in a catalog and every tag, more than a test pushes.
+    fn list(&self, path: &str, field: &str) -> Vec<String> {
+        let url = format!("http://{}{path}", self.address);
+        let body = self
+            .agent()
+            .get(&url)
+            .call()
+            .and_then(|mut r| r.body_mut().read_to_string())
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let entries = list[field]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        entries
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// An HTTP client for the registry, whose every request ends within the deadline. It
+    /// reaches only a registry on this process's loopback.
+    fn agent(&self) -> ureq::Agent {
+        assert!(
+            self.netns.is_none(),
+            "a registry in another network namespace"
+        );
+        ureq::Agent::config_builder()
+            .timeout_global(Some(DEADLINE))
+            .build()
+            .into()
     }
 
     /// The registry's log so far, for failure messages.

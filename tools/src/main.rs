@@ -1,7 +1,7 @@
 //! Std-side tools for pause, kept in their own workspace member so the binary's build never
 //! sees a std crate: `image` writes the multi-arch OCI image with its SBOM and provenance,
 //! `verify` rebuilds a published image's commit and compares, `bench` measures pause against
-//! its peers.
+//! its peers, `keygen` makes the release signing key and `release` publishes a signed image.
 
 mod artifact;
 #[cfg(feature = "bench")]
@@ -9,11 +9,15 @@ mod bench;
 mod built;
 mod deps;
 mod image;
+mod keygen;
 mod layout;
 mod mutants;
 mod platform;
 mod provenance;
+mod published;
+mod release;
 mod sbom;
+mod signature;
 mod verify;
 
 use std::process::ExitCode;
@@ -29,11 +33,13 @@ fn main() -> ExitCode {
             "built without the bench: `just bench` runs it (feature `bench`)"
         )),
         Some("verify") => verify::main(&args[1..]),
+        Some("keygen") => keygen::main(&args[1..]),
+        Some("release") => release::main(&args[1..]),
         Some("deps") => deps::main(&args[1..]),
         Some("mutants") => mutants::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: pause-tools image|bench|verify|deps|mutants [options] (pause itself: `./run` runs it)"
+                "usage: pause-tools image|bench|verify|keygen|release|deps|mutants [options] (pause itself: `./run` runs it)"
             );
             return ExitCode::from(2);
         }
