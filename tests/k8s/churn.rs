@@ -31,17 +31,28 @@ fn pods_under_churn_leave_nothing_behind() {
     // namespace and cgroups.
     let sandbox = sandbox_config("churn-seen", &enclave.cgroup_parent, pod_namespaces());
     let pod = run_pod(&containerd, &sandbox);
-    let live = Leftovers::of(&enclave);
-    let names: BTreeSet<String> = new(&before.processes, &live.processes)
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect();
-    assert!(
+    // RunPodSandbox returns once runc has started the sandbox, which may still be runc's
+    // init (`runc:[2:INIT]`) a moment before it execs pause.
+    let new_names = |live: &Leftovers| -> BTreeSet<String> {
+        new(&before.processes, &live.processes)
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
+    };
+    let live = poll_for(DEADLINE, || {
+        let live = Leftovers::of(&enclave);
+        let names = new_names(&live);
         ["pause", "containerd-shim"]
             .iter()
-            .all(|n| names.contains(*n)),
-        "{names:?}"
-    );
+            .all(|n| names.contains(*n))
+            .then_some(live)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no pause and shim: {:?}",
+            new_names(&Leftovers::of(&enclave))
+        )
+    });
     assert!(
         !new(&before.mounts, &live.mounts).is_empty(),
         "no mount of the live pod"
