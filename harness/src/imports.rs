@@ -35,7 +35,7 @@ pub fn std_graphs() -> Vec<Graph> {
             "1",
             "--offline",
         ])
-        .current_dir(crate::arch::workspace())
+        .current_dir(crate::workspace::workspace())
         .output()
         .expect("cargo metadata");
     assert!(out.status.success(), "cargo metadata: {out:?}");

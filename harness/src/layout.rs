@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
 
-use crate::arch::{Arch, workspace};
+use crate::arch::Arch;
+use crate::workspace::workspace;
 
 pub struct Layout {
     dir: PathBuf,

@@ -22,6 +22,7 @@ pub mod registry;
 pub mod signals;
 pub mod skip;
 pub mod trixie;
+pub mod workspace;
 
 pub use arch::*;
 pub use kernel::Kernel;
@@ -31,3 +32,4 @@ pub use pod::*;
 pub use process::*;
 pub use procfs::*;
 pub use skip::*;
+pub use workspace::*;

@@ -11,11 +11,12 @@ use std::process::{Command, Output, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::arch::{AMD64, workspace};
+use crate::arch::AMD64;
 use crate::pause::TERMINATED;
 use crate::process::{KillOnDrop, poll};
 use crate::procfs::{state, status_field, voluntary_sleeps, wait_blocked_again};
 use crate::skip::{have, privileged};
+use crate::workspace::workspace;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use oci_spec::runtime::{

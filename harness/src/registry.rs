@@ -14,9 +14,9 @@ use std::process::{Child, Command, Stdio};
 use nix::sys::signal::Signal;
 use tempfile::TempDir;
 
-use crate::arch::workspace;
 use crate::process::{DEADLINE, finish, poll};
 use crate::skip::{have, have_file};
+use crate::workspace::workspace;
 
 pub const BINARY: &str = "/usr/bin/docker-registry";
 

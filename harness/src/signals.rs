@@ -6,7 +6,8 @@
 
 use std::fs;
 
-use crate::arch::{Arch, workspace};
+use crate::arch::Arch;
+use crate::workspace::workspace;
 
 /// The numbers of the three signals pause installs a handler for, in its order.
 #[derive(Debug, PartialEq)]

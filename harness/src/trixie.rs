@@ -17,7 +17,7 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
-use crate::arch::just_evaluate;
+use crate::workspace::just_evaluate;
 
 /// The environment variable (the Justfile exports it) that names the root.
 pub const ROOT_VAR: &str = "PAUSE_TRIXIE_ROOT";

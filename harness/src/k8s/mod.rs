@@ -19,7 +19,7 @@ pub use containerd::{Containerd, Events};
 
 use crate::busybox;
 
-use crate::arch::workspace;
+use crate::workspace::workspace;
 
 /// The name `dist/pause-oci.tar` carries, which both runtimes import it as.
 pub const PAUSE_IMAGE: &str = "localhost/pause:latest";

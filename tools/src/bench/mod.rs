@@ -32,6 +32,7 @@ mod figures;
 mod format;
 mod machine;
 mod measure;
+mod memcg;
 mod peers;
 mod pid1;
 mod plan;

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::cgroup;
 use super::churn::{self, ChurnFigures};
 use super::figures::{Figures, PodFigures, Stats};
 use super::format::{MS, US, count_spread, ratio, spread, thousands, whole};
 use super::machine::Machine;
+use super::memcg;
 use super::peers::{ASM_FLAGS, C_FLAGS, FLOOR_FLAGS, Peer};
 use super::plan::{EXEC_RUNS, ORPHANS, POD_ROUNDS, REAP_LIMIT, REAP_ROUNDS, TERM_RUNS};
 
@@ -38,7 +38,7 @@ pub(super) struct Report<'a> {
     pub(super) floor_bytes: u64,
     pub(super) arches: Vec<(String, u64)>,
     /// The hierarchy the pods' cgroups were read in.
-    pub(super) cgroups: cgroup::Version,
+    pub(super) cgroups: memcg::Version,
     /// The checkout, left out of the paths shown.
     pub(super) root: PathBuf,
 }
