@@ -3,12 +3,10 @@
 //! 74Kc and 1004Kc cores of OpenWrt-class routers run; pause uses no floating point.
 //!
 //! Syscalls: `syscall`, number in $2 (v0, o32 numbers start at 4000), arguments in $4..$7
-//! (a0..a3), result in $2. Unlike the generic convention, an error comes back as a positive
-//! errno in $2 with $7 (a3) set to 1 (0 on success): `negu $3, $2; movn $2, $3, $7` folds
-//! that into the -errno every other file returns (8 bytes; a `wait4 > 0` loop would spin on
-//! ECHILD otherwise). The `_unchecked` calls leave it out, as powerpc64's do. The kernel
-//! clobbers $3 (v1), $8..$15 and $24..$25 (t0..t9), and $7 with its flag (nolibc's list; a
-//! 32-bit kernel's syscall entry saves none of the temporaries, `SAVE_SOME`);
+//! (a0..a3), result in $2, an error as a positive errno with $7 (a3) set: the calls and
+//! their error fold are MIPS's, shared with n64 (arch/mod.rs's `mips::syscalls`). The
+//! kernel clobbers $3 (v1), $8..$15 and $24..$25 (t0..t9), and $7 with its flag (nolibc's
+//! list; a 32-bit kernel's syscall entry saves none of the temporaries, `SAVE_SOME`);
 //! also $1 (at), which rustc reserves for the assembler, and hi/lo, which rustc cannot name
 //! and LLVM keeps nothing in across an `asm!`. o32 passes a fifth argument on the stack:
 //! pause makes no such call, so no call here lends the kernel stack space for one.
@@ -28,7 +26,7 @@
 //! lend it argc and argv, so it moves sp below them first. The code is static (`-C
 //! relocation-model=static`): addresses are `lui`/`addiu` pairs, no $gp or $t9 is needed.
 
-use core::arch::{asm, naked_asm};
+use core::arch::naked_asm;
 
 pub mod nr {
     pub const WRITE: usize = 4004;
@@ -41,71 +39,10 @@ pub mod nr {
 
 pub use super::mips::{SIGCHLD, SIGSET_SIZE};
 
-/// `asm!` for a syscall: the given template and operands, then every register the kernel
-/// may clobber beyond $2 and $4..$7, which each call lists itself.
-macro_rules! syscall {
-    ($($template:literal),+; $($operands:tt)*) => {
-        asm!($($template),+, $($operands)*,
-             lateout("$3") _, lateout("$8") _, lateout("$9") _, lateout("$10") _,
-             lateout("$11") _, lateout("$12") _, lateout("$13") _, lateout("$14") _,
-             lateout("$15") _, lateout("$24") _, lateout("$25") _,
-             options(nostack, preserves_flags))
-    };
-}
-
-#[inline(always)]
-pub unsafe fn syscall0<const NR: usize>() -> isize {
-    let ret;
-    // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe {
-        syscall!("syscall", "negu $3, $2", "movn $2, $3, $7";
-                 inlateout("$2") NR as isize => ret, lateout("$7") _);
-    }
-    ret
-}
-
-#[inline(always)]
-pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
-    let ret;
-    // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe { syscall!("syscall"; inlateout("$2") NR as isize => ret, lateout("$7") _) }
-    ret
-}
-
-#[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
-    // SAFETY: the caller passes a syscall that does not return (exit_group).
-    unsafe { asm!("syscall", in("$2") NR, in("$4") a0, options(noreturn, nostack)) }
-}
-
-#[inline(always)]
-pub unsafe fn syscall3_unchecked<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
-    let ret;
-    // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe {
-        syscall!("syscall"; inlateout("$2") NR as isize => ret,
-                 in("$4") a0, in("$5") a1, in("$6") a2, lateout("$7") _);
-    }
-    ret
-}
-
-#[inline(always)]
-pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret;
-    // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe {
-        syscall!("syscall", "negu $3, $2", "movn $2, $3, $7";
-                 inlateout("$2") NR as isize => ret,
-                 in("$4") a0, in("$5") a1, in("$6") a2, inlateout("$7") a3 => _);
-    }
-    ret
-}
-
-#[inline(always)]
-pub unsafe fn pause() -> isize {
-    // SAFETY: pause takes no arguments and touches no memory.
-    unsafe { syscall0::<{ nr::PAUSE }>() }
-}
+// The syscall functions and pause(), with 32-bit negation and the clobbers above.
+super::mips::syscalls!(negate: "negu $3, $2";
+                       clobbers: "$3", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+                                 "$24", "$25");
 
 /// The kernel's `struct sigaction` (24 bytes): flags first, then the handler and the
 /// 128-bit mask.

@@ -2,9 +2,8 @@
 //! core rustup cannot fetch here: `just dist` builds it from rust-src).
 //!
 //! Syscalls: `syscall`, number in $2 (v0, n64 numbers start at 5000), arguments in $4..$11
-//! (a0..a7), result in $2. As on o32 (arch/mips.rs), an error comes back as a positive errno
-//! in $2 with $7 (a3) set to 1 (0 on success): `dnegu $3, $2; movn $2, $3, $7` folds that
-//! into the -errno every other file returns (8 bytes). The `_unchecked` calls leave it out.
+//! (a0..a7), result in $2, an error as a positive errno with $7 (a3) set, as on o32: the
+//! calls are MIPS's (arch/mod.rs's `mips::syscalls`), with `dnegu` for the fold.
 //! The kernel clobbers $3 (v1), $10..$15 (a6, a7, t0..t3) and $24..$25 (t8, t9), and $7
 //! with its flag: a 64-bit kernel's syscall entry saves only $8 and $9 of the temporaries
 //! (`SAVE_SOME` in arch/mips/include/asm/stackframe.h; a loop counter kept in $10 came back
@@ -24,7 +23,7 @@
 //! relocation-model=static`): no $gp or $t9 is needed, and each address is n64's full 64-bit
 //! sequence of six instructions (the README's size notes say why not LLVM's `+sym32`).
 
-use core::arch::{asm, naked_asm};
+use core::arch::naked_asm;
 
 pub mod nr {
     pub const WRITE: usize = 5001;
@@ -37,71 +36,9 @@ pub mod nr {
 
 pub use super::mips::{SIGCHLD, SIGSET_SIZE};
 
-/// `asm!` for a syscall: the given template and operands, then every register the kernel
-/// may clobber beyond $2 and $4..$7, which each call lists itself.
-macro_rules! syscall {
-    ($($template:literal),+; $($operands:tt)*) => {
-        asm!($($template),+, $($operands)*,
-             lateout("$3") _, lateout("$10") _, lateout("$11") _, lateout("$12") _,
-             lateout("$13") _, lateout("$14") _, lateout("$15") _, lateout("$24") _,
-             lateout("$25") _,
-             options(nostack, preserves_flags))
-    };
-}
-
-#[inline(always)]
-pub unsafe fn syscall0<const NR: usize>() -> isize {
-    let ret;
-    // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe {
-        syscall!("syscall", "dnegu $3, $2", "movn $2, $3, $7";
-                 inlateout("$2") NR as isize => ret, lateout("$7") _);
-    }
-    ret
-}
-
-#[inline(always)]
-pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
-    let ret;
-    // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe { syscall!("syscall"; inlateout("$2") NR as isize => ret, lateout("$7") _) }
-    ret
-}
-
-#[inline(always)]
-pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
-    // SAFETY: the caller passes a syscall that does not return (exit_group).
-    unsafe { asm!("syscall", in("$2") NR, in("$4") a0, options(noreturn, nostack)) }
-}
-
-#[inline(always)]
-pub unsafe fn syscall3_unchecked<const NR: usize>(a0: usize, a1: usize, a2: usize) -> isize {
-    let ret;
-    // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe {
-        syscall!("syscall"; inlateout("$2") NR as isize => ret,
-                 in("$4") a0, in("$5") a1, in("$6") a2, lateout("$7") _);
-    }
-    ret
-}
-
-#[inline(always)]
-pub unsafe fn syscall4<const NR: usize>(a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret;
-    // SAFETY: the caller passes a syscall whose memory effects it has checked.
-    unsafe {
-        syscall!("syscall", "dnegu $3, $2", "movn $2, $3, $7";
-                 inlateout("$2") NR as isize => ret,
-                 in("$4") a0, in("$5") a1, in("$6") a2, inlateout("$7") a3 => _);
-    }
-    ret
-}
-
-#[inline(always)]
-pub unsafe fn pause() -> isize {
-    // SAFETY: pause takes no arguments and touches no memory.
-    unsafe { syscall0::<{ nr::PAUSE }>() }
-}
+// The syscall functions and pause(), with 64-bit negation and the clobbers above.
+super::mips::syscalls!(negate: "dnegu $3, $2";
+                       clobbers: "$3", "$10", "$11", "$12", "$13", "$14", "$15", "$24", "$25");
 
 /// The kernel's `struct sigaction` (32 bytes): the 32-bit flags padded to the handler at 8,
 /// then the 128-bit mask at 16.

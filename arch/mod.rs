@@ -48,6 +48,92 @@ pub mod mips {
     pub const SIGCHLD: i32 = 18;
     /// The kernel's sigset_t is 128 bits (`_NSIG` 128).
     pub const SIGSET_SIZE: usize = 16;
+
+    /// The syscall functions and `pause()`, which o32 and n64 share but for two things:
+    /// the instruction that negates a register (`negu` on 32 bits, `dnegu` on 64), and the
+    /// registers the kernel may clobber besides $2 and $4..$7, which each arch file lists
+    /// and says why.
+    ///
+    /// Number in $2 (v0), arguments from $4 (a0), result in $2. Unlike the generic
+    /// convention, an error comes back as a positive errno in $2 with $7 (a3) set to 1 (0
+    /// on success): `negu $3, $2; movn $2, $3, $7` folds that into the -errno every other
+    /// arch returns (8 bytes; a `wait4 > 0` loop would spin on ECHILD otherwise). The
+    /// `_unchecked` calls leave it out, as powerpc64's do.
+    #[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+    macro_rules! syscalls {
+        (negate: $negate:tt; clobbers: $($reg:tt),+) => {
+            #[inline(always)]
+            pub unsafe fn syscall0<const NR: usize>() -> isize {
+                let ret;
+                // SAFETY: the caller passes a syscall whose memory effects it has checked.
+                unsafe {
+                    core::arch::asm!("syscall", $negate, "movn $2, $3, $7",
+                        inlateout("$2") NR as isize => ret, lateout("$7") _,
+                        $(lateout($reg) _),+, options(nostack, preserves_flags));
+                }
+                ret
+            }
+
+            #[inline(always)]
+            pub unsafe fn syscall0_unchecked<const NR: usize>() -> isize {
+                let ret;
+                // SAFETY: the caller passes a syscall whose memory effects it has checked.
+                unsafe {
+                    core::arch::asm!("syscall",
+                        inlateout("$2") NR as isize => ret, lateout("$7") _,
+                        $(lateout($reg) _),+, options(nostack, preserves_flags));
+                }
+                ret
+            }
+
+            #[inline(always)]
+            pub unsafe fn syscall1_noreturn<const NR: usize>(a0: i32) -> ! {
+                // SAFETY: the caller passes a syscall that does not return (exit_group).
+                unsafe {
+                    core::arch::asm!("syscall", in("$2") NR, in("$4") a0,
+                        options(noreturn, nostack));
+                }
+            }
+
+            #[inline(always)]
+            pub unsafe fn syscall3_unchecked<const NR: usize>(
+                a0: usize, a1: usize, a2: usize,
+            ) -> isize {
+                let ret;
+                // SAFETY: the caller passes a syscall whose memory effects it has checked.
+                unsafe {
+                    core::arch::asm!("syscall",
+                        inlateout("$2") NR as isize => ret,
+                        in("$4") a0, in("$5") a1, in("$6") a2, lateout("$7") _,
+                        $(lateout($reg) _),+, options(nostack, preserves_flags));
+                }
+                ret
+            }
+
+            #[inline(always)]
+            pub unsafe fn syscall4<const NR: usize>(
+                a0: usize, a1: usize, a2: usize, a3: usize,
+            ) -> isize {
+                let ret;
+                // SAFETY: the caller passes a syscall whose memory effects it has checked.
+                unsafe {
+                    core::arch::asm!("syscall", $negate, "movn $2, $3, $7",
+                        inlateout("$2") NR as isize => ret,
+                        in("$4") a0, in("$5") a1, in("$6") a2, inlateout("$7") a3 => _,
+                        $(lateout($reg) _),+, options(nostack, preserves_flags));
+                }
+                ret
+            }
+
+            #[inline(always)]
+            pub unsafe fn pause() -> isize {
+                // SAFETY: pause takes no arguments and touches no memory.
+                unsafe { syscall0::<{ nr::PAUSE }>() }
+            }
+        };
+    }
+    #[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+    pub(crate) use syscalls;
 }
 
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
