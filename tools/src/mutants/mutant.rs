@@ -105,3 +105,31 @@ fn parse(name: &str, text: &str, path: &Path) -> Result<Mutant> {
         patch: path.to_path_buf(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    /// A change to the code a mutant patches must bring the patch along: `just mutants`
+    /// would fail on it, but it is not run on every change, and this is a second's check.
+    #[test]
+    fn every_mutant_reads_and_applies_to_the_checkout() {
+        let root = pause_harness::workspace();
+        let mutants = super::load(&root.join("tests/mutants"), &[]).unwrap();
+        assert!(mutants.len() >= 20, "{} mutants", mutants.len());
+        for m in &mutants {
+            let out = Command::new("git")
+                .current_dir(&root)
+                .args(["apply", "--check"])
+                .arg(&m.patch)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                m.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
