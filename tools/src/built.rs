@@ -3,7 +3,7 @@
 //! and the names and media types the image, its attachments and `verify` all use.
 
 use std::collections::HashMap;
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -14,6 +14,8 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+
+use crate::command;
 
 /// The repository name containerd and podman give the image.
 pub const REPOSITORY: &str = "localhost/pause";
@@ -79,11 +81,10 @@ impl Meta {
     }
 }
 
-/// The trimmed stdout of a successful `git ARGS` in the current directory.
+/// The stdout of a successful `git ARGS` in the current directory; none outside a checkout.
 fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).output().ok()?;
-    let text = String::from_utf8(out.stdout).ok()?;
-    (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
+    let text = command::git(Path::new("."), args).ok()?;
+    (!text.is_empty()).then_some(text)
 }
 
 /// Content and the descriptor that addresses it.

@@ -7,6 +7,7 @@ mod artifact;
 #[cfg(feature = "bench")]
 mod bench;
 mod built;
+mod command;
 mod deps;
 mod image;
 mod keygen;

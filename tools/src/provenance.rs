@@ -12,11 +12,12 @@
 
 use std::process::Command;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::built::{Built, Meta, json, platform_name};
+use crate::command;
 
 /// The kind of build: `just image` from a git checkout, as the Justfile defines it.
 const BUILD_TYPE: &str = "urn:pause:build:just-image:v1";
@@ -36,7 +37,7 @@ pub struct Toolchain {
 impl Toolchain {
     /// The toolchain `rustc` resolves to here, as it does for the Justfile's cargo.
     pub fn of_this_build() -> Result<Toolchain> {
-        let version = run("rustc", &["-vV"])?;
+        let version = command::stdout(Command::new("rustc").arg("-vV"), "rustc -vV")?;
         let field = |name: &str| {
             version
                 .lines()
@@ -131,32 +132,11 @@ fn commands(built: &[Built]) -> Result<Vec<Value>> {
 
 /// `just ARGS` in the workspace: stdout, or for `--dry-run` what it prints instead (stderr).
 fn just(args: &[&str]) -> Result<String> {
-    let out = Command::new("just")
-        .args(args)
-        .output()
-        .context("running just (the Justfile defines the build the provenance records)")?;
-    ensure!(
-        out.status.success(),
-        "just {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = command::output(Command::new("just").args(args), &format!("just {args:?}"))?;
     let text = if args.contains(&"--dry-run") {
         out.stderr
     } else {
         out.stdout
     };
     Ok(String::from_utf8(text)?.trim_end().to_string())
-}
-
-fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .with_context(|| format!("running {program}"))?;
-    ensure!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
 }

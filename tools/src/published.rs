@@ -15,6 +15,7 @@ use oci_spec::image::{
 };
 
 use crate::built::fallback_tag;
+use crate::command;
 
 /// Where an image is, as skopeo names it.
 pub struct Reference {
@@ -95,15 +96,7 @@ fn skopeo_copy(from: &str, to: &str, insecure: bool) -> Result<()> {
     if insecure {
         cmd.arg("--src-tls-verify=false");
     }
-    let out = cmd
-        .args([from, to])
-        .output()
-        .context("running skopeo (`just setup` installs it)")?;
-    ensure!(
-        out.status.success(),
-        "skopeo copy {from}: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
+    command::output(cmd.args([from, to]), &format!("skopeo copy {from}"))?;
     Ok(())
 }
 

@@ -32,6 +32,7 @@ use anyhow::{Context, Result, bail, ensure};
 use pause_harness::{Arch, VERSION_LINE, policy, trixie};
 
 use crate::built::{VERSION, fallback_tag};
+use crate::command;
 use crate::keygen::{KeyOptions, public_key_path};
 use crate::published::{Image, Reference};
 use crate::signature;
@@ -115,7 +116,7 @@ pub fn main(args: &[String]) -> Result<()> {
         .arg(&passphrase_file)
         .arg("--digestfile")
         .arg(&digestfile);
-    run(&mut push, "pushing the index and every platform, signed")?;
+    command::output(&mut push, "pushing the index and every platform, signed")?;
     let pushed = std::fs::read_to_string(&digestfile)?.trim().to_string();
     ensure!(
         pushed == index,
@@ -123,7 +124,7 @@ pub fn main(args: &[String]) -> Result<()> {
     );
     let referrers = fallback_tag(image.index_descriptor.digest());
     let mut attachments = skopeo_copy(&target, &referrers, &target.with_tag(&referrers));
-    run(&mut attachments, "pushing the SBOM and provenance")?;
+    command::output(&mut attachments, "pushing the SBOM and provenance")?;
     drop(secret);
 
     let public = public_key_path(&key.key);
@@ -195,32 +196,7 @@ fn check_version_line() -> Result<()> {
     Ok(())
 }
 
-/// Runs `cmd`; on failure, its stderr as the error.
-fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .context("running skopeo (`just setup` unpacks it)")?;
-    ensure!(
-        out.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
-}
-
-/// The stdout of `git ARGS`, which must succeed, without its trailing newline.
+/// The stdout of `git ARGS` in the checkout, which must succeed.
 fn git(args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .output()
-        .context("running git")?;
-    ensure!(
-        out.status.success(),
-        "git {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    // Only the end: `status --porcelain` lines begin with a space when only the index is clean.
-    Ok(String::from_utf8(out.stdout)?.trim_end().to_string())
+    command::git(Path::new("."), args)
 }

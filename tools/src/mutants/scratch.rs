@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail, ensure};
 use pause_harness::{ALL, Arch};
 
 use super::mutant::{Mutant, Outcome};
+use crate::command::git;
 
 /// What the pause binary and the probe are built from: a mutant touching any of these
 /// rebuilds its arch (and, for the real-kernel suite, its probe).
@@ -251,17 +252,6 @@ fn tail(out: &Output) -> String {
     );
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git").current_dir(dir).args(args).output()?;
-    ensure!(
-        out.status.success(),
-        "git {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(String::from_utf8(out.stdout)?.trim().to_string())
 }
 
 #[cfg(test)]
