@@ -37,7 +37,9 @@ pub struct Toolchain {
 impl Toolchain {
     /// The toolchain `rustc` resolves to here, as it does for the Justfile's cargo.
     pub fn of_this_build() -> Result<Toolchain> {
-        let version = command::stdout(Command::new("rustc").arg("-vV"), "rustc -vV")?;
+        // Verbatim, its last newline too: the provenance records what rustc printed.
+        let version = command::output(Command::new("rustc").arg("-vV"), "rustc -vV")?.stdout;
+        let version = String::from_utf8(version)?;
         let field = |name: &str| {
             version
                 .lines()
