@@ -226,7 +226,7 @@ trixie-root:
 
 # Regenerate the README's measured blocks (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`):
 # the per-arch sizes from dist/ and the linked ELF files, the real-kernel suite's rows from
-# its last run, and bench/summary.md when present.
+# its last run, the last whole `just mutants` run's line, and bench/summary.md when present.
 readme: dist
     #!/usr/bin/env bash
     set -euo pipefail
@@ -255,6 +255,7 @@ readme: dist
         kernels+=$'\n'"$(cat "$row")"
     done
     if [[ -n $kernels ]]; then splice kernels "$kernels"; fi
+    if [[ -f target/mutants/summary.md ]]; then splice mutants "$(cat target/mutants/summary.md)"; fi
     if [[ -f bench/summary.md ]]; then splice bench "$(cat bench/summary.md)"; fi
 
 # The multi-arch OCI image, without Docker: dist/oci (layout) and dist/pause-oci.tar, and
