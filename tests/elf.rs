@@ -1,7 +1,7 @@
-//! Facts about the shipped files, read with goblin: static non-PIE executables with no
-//! interpreter, no dynamic section, no writable and executable memory, a non-executable
-//! stack, no section headers, and within their size budgets; and the memory map the kernel
-//! gives the running file.
+//! Facts about the shipped files, read with goblin: static non-PIE executables, their ABI in
+//! e_flags, with no interpreter, no dynamic section, no writable and executable memory, a
+//! non-executable stack, no section headers, and within their size budgets; and the memory
+//! map the kernel gives the running file.
 
 use std::fs;
 
@@ -21,6 +21,11 @@ fn elf_facts(arch: &'static Arch) {
         "{name}: not a static non-PIE executable"
     );
     assert_eq!(elf.header.e_machine, arch.machine, "{name}: wrong machine");
+    assert_eq!(
+        elf.header.e_flags, arch.e_flags,
+        "{name}: e_flags {:#x}, the kernel reads the ABI from them",
+        elf.header.e_flags
+    );
     assert_eq!(
         elf.header.e_shnum, 0,
         "{name}: section headers should be stripped"

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::kernel::{self as kernels, Kernel};
-use crate::skip::have;
+use crate::skip::{have, which};
 use crate::workspace::workspace;
 
 /// One architecture pause ships for.
@@ -27,6 +27,9 @@ pub struct Arch {
     pub qemu_cpu: Option<&'static str>,
     /// `e_machine` in the ELF header.
     pub machine: u16,
+    /// `e_flags` in the ELF header: the ABI, which the kernel reads (ARM's EABI, ppc64's
+    /// ELFv2 entry point, MIPS's o32 and its ISA with no PT_MIPS_ABIFLAGS to say more).
+    pub e_flags: u32,
     /// The file in arch/ that implements it.
     pub arch_file: &'static str,
     /// The syscall it blocks in.
@@ -90,6 +93,7 @@ arches! {$
         qemu: "qemu-x86_64-static",
         qemu_cpu: None,
         machine: em::X86_64,
+        e_flags: 0,
         arch_file: "x86_64.rs",
         block: "pause",
         budget: 656,
@@ -104,6 +108,7 @@ arches! {$
         qemu: "qemu-aarch64-static",
         qemu_cpu: None,
         machine: em::AARCH64,
+        e_flags: 0,
         arch_file: "aarch64.rs",
         block: "ppoll",
         budget: 720,
@@ -118,6 +123,7 @@ arches! {$
         qemu: "qemu-arm-static",
         qemu_cpu: None,
         machine: em::ARM,
+        e_flags: 0x0500_0400,
         arch_file: "arm.rs",
         block: "pause",
         budget: 560,
@@ -132,6 +138,7 @@ arches! {$
         qemu: "qemu-i386-static",
         qemu_cpu: None,
         machine: em::I386,
+        e_flags: 0,
         arch_file: "x86.rs",
         block: "pause",
         budget: 592,
@@ -146,6 +153,7 @@ arches! {$
         qemu: "qemu-riscv64-static",
         qemu_cpu: None,
         machine: em::RISCV,
+        e_flags: 0x5,
         arch_file: "riscv64.rs",
         block: "ppoll",
         budget: 656,
@@ -160,6 +168,7 @@ arches! {$
         qemu: "qemu-s390x-static",
         qemu_cpu: None,
         machine: em::S390,
+        e_flags: 0,
         arch_file: "s390x.rs",
         block: "pause",
         budget: 672,
@@ -174,6 +183,7 @@ arches! {$
         qemu: "qemu-ppc64le-static",
         qemu_cpu: None,
         machine: em::PPC64,
+        e_flags: 0x2,
         arch_file: "powerpc64.rs",
         block: "pause",
         // Its ELFv2 code is wordy: 4-byte instructions, two for a constant, a TOC-setup
@@ -191,6 +201,7 @@ arches! {$
         // The ARM1176 of a Raspberry Pi Zero or 1: no Thumb-2, so not the `arm` build.
         qemu_cpu: Some("arm1176"),
         machine: em::ARM,
+        e_flags: 0x0500_0200,
         arch_file: "arm.rs",
         block: "pause",
         budget: 544,
@@ -205,6 +216,7 @@ arches! {$
         qemu: "qemu-arm-static",
         qemu_cpu: Some("arm926"),
         machine: em::ARM,
+        e_flags: 0x0500_0200,
         arch_file: "arm.rs",
         block: "pause",
         budget: 544,
@@ -219,6 +231,7 @@ arches! {$
         qemu: "qemu-loongarch64-static",
         qemu_cpu: None,
         machine: em::LOONGARCH,
+        e_flags: 0x43,
         arch_file: "loongarch64.rs",
         block: "ppoll",
         budget: 768,
@@ -234,6 +247,7 @@ arches! {$
         // A MIPS32r2 core of the routers (qemu's default, from the ELF header, is a 24Kf).
         qemu_cpu: Some("24Kc"),
         machine: em::MIPS,
+        e_flags: 0x7000_1005,
         arch_file: "mips.rs",
         block: "pause",
         budget: 784,
@@ -248,6 +262,7 @@ arches! {$
         qemu: "qemu-mips64el-static",
         qemu_cpu: Some("MIPS64R2-generic"),
         machine: em::MIPS,
+        e_flags: 0x8000_0005,
         arch_file: "mips64.rs",
         block: "pause",
         budget: 960,
@@ -349,15 +364,6 @@ impl Arch {
         };
         fs::canonicalize(&program).unwrap_or_else(|e| panic!("{}: {e}", program.display()))
     }
-}
-
-/// `tool`'s path on PATH (the caller has checked it is there).
-pub fn which(tool: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(tool))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{tool} is not on PATH"))
 }
 
 /// The `pub mod nr` of this arch's file in arch/, as (lower-case name, number) pairs: the

@@ -1,8 +1,9 @@
-//! When a test may skip: only outside CI, saying why; with `CI=true` a missing tool or
-//! privilege fails the test instead.
+//! What the machine has (tools on PATH, files, privilege), and when a test may skip for
+//! what it lacks: only outside CI, saying why; with `CI=true` a missing tool or privilege
+//! fails the test instead.
 
 use std::fmt::Display;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
@@ -40,4 +41,13 @@ pub fn privileged(why: &str) -> bool {
         nix::unistd::geteuid().is_root(),
         format_args!("not root (needed {why})"),
     )
+}
+
+/// `tool`'s path on PATH (the caller has checked it is there).
+pub fn which(tool: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{tool} is not on PATH"))
 }
